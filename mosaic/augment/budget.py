@@ -1,0 +1,117 @@
+"""Token budget: a sample's length in the training format, from counts made once per row.
+
+Every row's prompt and output are tokenized once, in batches. A candidate sample's length is
+estimated as the sum of those counts, the counts of its decoration strings (tags, markers,
+meta-instructions; cached; whitespace separators counted in context, since BPE tokenizes
+"\\n\\n" alone as one token but between words as two), and the prompt template's overhead.
+Where the estimate comes within ``exact_margin`` tokens of the budget, the sample is rendered and
+counted exactly with the real tokenizer, so an accepted sample never exceeds the budget as long as
+the estimate errs by less than the margin; the largest error seen is recorded in the summary
+(``budget_checks.max_underestimate``) and tested on the bundled data.
+
+:class:`DecorationBound` gives, for ``j`` rows, the most decoration tokens any plan can add; a
+prefix whose content plus that bound fits is accepted without drawing a plan at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ..data.templates import PromptTemplate
+from . import styles
+from .counts import HARD_MAX_ITEMS
+from .sample import Item, MosaicPlan
+
+
+@dataclass
+class BudgetStats:
+    estimated: int = 0  # plans judged by the estimate alone
+    exact: int = 0  # plans counted exactly because they came near the budget
+    max_underestimate: int = 0  # max(exact - estimate) over exact counts: must stay below exact_margin
+    bound_fallbacks: int = 0  # plans the decoration bound said must fit but did not (expected: 0)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class TokenCounter:
+    tokenizer: object
+    template: PromptTemplate
+    exact_margin: int = 16
+    stats: BudgetStats = field(default_factory=BudgetStats)
+
+    def __post_init__(self):
+        self._backend = self.tokenizer.backend_tokenizer
+        self._encode = getattr(self._backend, "encode_batch_fast", self._backend.encode_batch)
+        self._cache: dict[str, int] = {"": 0}
+        x, y = "x", "y"
+        self.overhead = max(0, self.template.count(self.tokenizer, x, y) - self._count(x) - self._count(y))
+
+    def _count(self, text: str) -> int:
+        return len(self._backend.encode(text, add_special_tokens=False).ids)
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self._encode(list(texts), add_special_tokens=False)]
+
+    def count_one(self, text: str) -> int:
+        """Tokens of a decoration string; whitespace is counted between two words, where it sits."""
+        n = self._cache.get(text)
+        if n is None:
+            n = self._count(f"x{text}x") - 2 if text.isspace() else self._count(text)
+            if len(self._cache) < 200_000:
+                self._cache[text] = n
+        return n
+
+    def estimate(self, plan: MosaicPlan, items: Sequence[Item]) -> int:
+        n = self.overhead + sum(items[i].n_prompt for i in range(plan.count))
+        n += sum(items[i].n_output for i in plan.order)
+        count = self.count_one
+        return n + sum(map(count, plan.instruction_pieces(items))) + sum(map(count, plan.output_pieces()))
+
+    def exact(self, instruction: str, output: str) -> int:
+        return self.template.count(self.tokenizer, instruction, output)
+
+    def fits(self, plan: MosaicPlan, items: Sequence[Item], budget: int) -> tuple[bool, int]:
+        """Whether the rendered sample fits ``budget`` tokens, and its (estimated or exact) length."""
+        est = self.estimate(plan, items)
+        if est <= budget - self.exact_margin or est > budget + self.exact_margin:
+            self.stats.estimated += 1
+            return est <= budget, est + (self.exact_margin if est <= budget else 0)
+        n = self.exact(*plan.render(items))
+        self.stats.exact += 1
+        self.stats.max_underestimate = max(self.stats.max_underestimate, n - est)
+        return n <= budget, n
+
+
+class DecorationBound:
+    """Most tokens any plan can add to ``j`` rows' content (tags, markers, separators, meta-instructions)."""
+
+    def __init__(self, counter: TokenCounter, vocab):
+        from .phrasings import all_phrasings
+
+        c = counter.count_one
+        tag_forms = [s + p + nl for s in vocab.number_styles for p in styles.NUMBER_PUNCT for nl in (" ", "\n")]
+        tag_max = [max(c(t.replace("{i}", str(i))) for t in tag_forms) for i in range(1, HARD_MAX_ITEMS + 2)]
+        self._tags = [0]
+        for t in tag_max:
+            self._tags.append(self._tags[-1] + t)
+        self._marker = max(c(s.replace("{text}", b)) + c(s.replace("{text}", e))
+                           for s in vocab.marker_shapes for b0, e0 in vocab.marker_words
+                           for b, e in ((b0, e0), (b0.lower(), e0.lower())))
+        bare = {k: max(c(t.replace("{begin}", "").replace("{end}", "").replace("{order}", "")
+                       .replace("{masked}", "").replace("{k}", "").replace("{noun}", "instructions"))
+                       for t in vocab.pick(p)) for k, p in all_phrasings().items()}
+        self._format_meta = max(bare["format/tagged"] + 2 * self._marker, bare["format/plain"])
+        self._rule_meta = max(v for k, v in bare.items() if not k.startswith("format/"))
+        item = max(c(s.replace("{i}", "50")) for s in styles.LIST_ITEM_STYLES)
+        self._list_item = item + max(c(s) for s in styles.LIST_SEPARATORS)
+        self._sep = max(c("\n"), c("\n\n"))
+        self.overhead = counter.overhead
+
+    def __call__(self, j: int) -> int:
+        """Upper bound for ``j`` rows; one extra token per joint covers BPE merges across pieces."""
+        joints = 6 * j + 6
+        metas = self._format_meta + self._rule_meta + self._list_item * j + 2 + 2 * self._sep + 4
+        return (self.overhead + 2 * self._tags[j] + j * self._marker + 2 * (j - 1) * self._sep
+                + metas + joints)

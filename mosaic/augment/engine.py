@@ -1,0 +1,199 @@
+"""The Mosaic-IT pass loop (released ``mosaic_main.py``), made streaming, seeded and budget-exact.
+
+For each pass: shuffle all rows; walk them with a pointer; draw a count from ``wrap_mode``; grow
+the sample one instruction at a time, drawing fresh strategy choices for every prefix (as the
+released code does), while the sample fits the token budget; keep the last prefix that fit and
+advance by the number of rows it used. A row that cannot fit alone is reported, never dropped
+silently. Pass ``e`` depends only on (seed, e), so a trainer can build pass ``e`` on demand
+(online mode) and get exactly the samples the offline file holds for that pass.
+
+Rows live on disk (:class:`RowStore`); memory holds offsets and token counts only.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import random
+import tempfile
+from array import array
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from ..data.records import Example
+from ..data.templates import get_template
+from .budget import DecorationBound, TokenCounter
+from .counts import WRAP_MODES, draw_count
+from .sample import Item
+from .strategies import Vocabulary, compose, parse_mix
+
+TRANSFORM_VERSION = "mosaic-it/1"  # bump when the output for a given config would change
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    strategy: str = "all"
+    wrap_mode: str = "uniform"
+    max_count: int = 10
+    max_tokens: int = 2000
+    passes: int = 4
+    seed: int = 0
+    template: str = "vicuna_v1.1"
+    vocabulary: str = "train"
+    exact_margin: int = 16
+
+    def __post_init__(self):
+        parse_mix(self.strategy)
+        get_template(self.template)
+        Vocabulary(self.vocabulary)
+        if self.wrap_mode not in WRAP_MODES:
+            raise ValueError(f"unknown wrap_mode {self.wrap_mode!r}; known: {sorted(WRAP_MODES)}")
+        for name in ("max_count", "max_tokens", "passes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    def fingerprint(self, tokenizer_id: str = "") -> str:
+        blob = json.dumps({"version": TRANSFORM_VERSION, "tokenizer": tokenizer_id, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class RowStore:
+    """Canonical rows in a JSONL file, random access by index through mmap; token counts in memory."""
+
+    def __init__(self, path: Path, offsets: array, n_prompt: array, n_output: array):
+        self.path, self.offsets, self.n_prompt, self.n_output = path, offsets, n_prompt, n_output
+        self._fh = open(path, "rb")
+        self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else None
+
+    @classmethod
+    def build(cls, examples: Iterable[Example], counter: TokenCounter, directory: Path,
+              batch_size: int = 2048, on_rows: Callable[[int], None] | None = None) -> "RowStore":
+        path = Path(directory) / "rows.jsonl"
+        offsets, n_prompt, n_output = array("q", [0]), array("i"), array("i")
+        batch: list[Example] = []
+
+        def flush(fh):
+            n_prompt.extend(counter.count_batch([e.prompt for e in batch]))
+            n_output.extend(counter.count_batch([e.output for e in batch]))
+            for e in batch:
+                line = json.dumps([e.id, e.prompt, e.output, e.source], ensure_ascii=False).encode() + b"\n"
+                fh.write(line)
+                offsets.append(offsets[-1] + len(line))
+            if on_rows:
+                on_rows(len(batch))
+            batch.clear()
+
+        with open(path, "wb") as fh:
+            for ex in examples:
+                batch.append(ex)
+                if len(batch) >= batch_size:
+                    flush(fh)
+            if batch:
+                flush(fh)
+        return cls(path, offsets, n_prompt, n_output)
+
+    def __len__(self) -> int:
+        return len(self.n_prompt)
+
+    def item(self, i: int) -> Item:
+        rid, prompt, output, source = json.loads(self._mm[self.offsets[i]:self.offsets[i + 1]])
+        return Item(rid, prompt, output, self.n_prompt[i], self.n_output[i], source)
+
+    def close(self) -> None:
+        if self._mm is not None:
+            self._mm.close()
+        self._fh.close()
+
+
+@dataclass
+class OverBudget:
+    pass_index: int
+    id: str
+    tokens: int
+
+
+@dataclass
+class MosaicBuilder:
+    store: RowStore
+    counter: TokenCounter
+    config: AugmentConfig
+    over_budget: list[OverBudget] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.mix = parse_mix(self.config.strategy)
+        self.vocab = Vocabulary(self.config.vocabulary)
+        self.bound = DecorationBound(self.counter, self.vocab)
+
+    def _surely_fitting(self, rows: list[int], limit: int) -> int:
+        """How many leading rows fit the budget whatever plan is drawn for them (no plan needed)."""
+        budget, n_prompt, n_output = self.config.max_tokens, self.store.n_prompt, self.store.n_output
+        content = 0
+        for j in range(1, limit + 1):
+            r = rows[j - 1]
+            content += n_prompt[r] + n_output[r]
+            if content + self.bound(j) > budget:
+                return j - 1
+        return limit
+
+    def iter_pass(self, e: int, on_rows: Callable[[int], None] | None = None) -> Iterator[dict]:
+        """The samples of pass ``e``, deterministic in (rows, config, e).
+
+        The released loop draws a plan for every prefix and keeps the last one that fits. A prefix
+        that fits whatever is drawn needs no draw: its plan would be discarded unless it is the
+        last, and then it is drawn afterwards from the same distribution. So plans are drawn only
+        for prefixes near the budget, and for the kept prefix.
+        """
+        cfg, store, n = self.config, self.store, len(self.store)
+        budget = cfg.max_tokens
+        rng = random.Random(f"mosaic-it:{cfg.seed}:{e}")
+        order = list(range(n))
+        rng.shuffle(order)
+        i = k = 0
+        while i < n:
+            limit = min(draw_count(cfg.wrap_mode, rng, cfg.max_count), n - i)
+            rows = order[i:i + limit]
+            sure = self._surely_fitting(rows, limit)
+            items = [store.item(r) for r in rows[:max(sure, 1)]]
+            best = None
+            j = sure
+            while j < limit:  # the released prefix loop, from the first prefix that might not fit
+                if len(items) <= j:
+                    items.append(store.item(rows[j]))
+                plan = compose(self.mix, items[:j + 1], rng, self.vocab)
+                ok, ntok = self.counter.fits(plan, items[:j + 1], budget)
+                if not ok:
+                    break
+                best, j = (plan, ntok), j + 1
+            while best is None and j > 0:  # draw the kept prefix's plan (guaranteed to fit by the bound)
+                plan = compose(self.mix, items[:j], rng, self.vocab)
+                ok, ntok = self.counter.fits(plan, items[:j], budget)
+                if ok:
+                    best = (plan, ntok)
+                else:
+                    self.counter.stats.bound_fallbacks += 1
+                    j -= 1
+            if best is None:
+                self.over_budget.append(OverBudget(e, items[0].id, ntok))
+                i += 1
+                if on_rows:
+                    on_rows(1)
+                continue
+            plan, ntok = best
+            used = items[:plan.count]
+            instruction, output = plan.render(used)
+            yield {"id": f"mosaic-s{cfg.seed}-p{e}-{k:07d}", "instruction": instruction, "input": "",
+                   "output": output, "count": plan.count, "n_tokens": ntok, "source": "mosaic",
+                   "provenance": {"pass": e, "seed": cfg.seed, **plan.provenance(used)}}
+            k += 1
+            i += plan.count
+            if on_rows:
+                on_rows(plan.count)
+
+    def iter_passes(self, on_rows: Callable[[int], None] | None = None) -> Iterator[dict]:
+        for e in range(self.config.passes):
+            yield from self.iter_pass(e, on_rows)
+
+
+def scratch_dir(parent: Path | None = None) -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix="mosaic-rows-", dir=parent)

@@ -1,0 +1,99 @@
+"""A mosaic sample as a plan (what was drawn) and its rendering (the text a model is trained on).
+
+Strategies return a :class:`MosaicPlan`; nothing is rendered until a plan is accepted, and its
+token length is computed from per-row counts made once (see ``budget.py``), so growing a sample
+never re-tokenizes it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+RESPONSE_JOINER = "\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One source example as the engine sees it: texts plus the features rules sort by."""
+
+    id: str
+    prompt: str  # instruction with its input folded in
+    output: str
+    n_prompt: int = 0  # token counts (tokenized once, alone)
+    n_output: int = 0
+    source: str = ""
+
+    @property
+    def words(self) -> int:
+        return len(self.prompt.split())
+
+    @property
+    def chars(self) -> int:
+        return len(self.prompt)
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """A meta-instruction placed before or after the block it wraps."""
+
+    text: str
+    phrasing: str  # e.g. "permute/alpha#3"
+    before: bool
+    sep: str
+
+
+@dataclass(slots=True)
+class MosaicPlan:
+    strategy: str
+    count: int
+    rule: str | None = None
+    number_style: str | None = None
+    number_punct: str = ""
+    tag_newline: bool = False
+    joiner: str = "\n"
+    begin: str = ""
+    end: str = ""
+    metas: list[Meta] = field(default_factory=list)  # innermost first
+    order: list[int] = field(default_factory=list)  # 0-based indices of the responses, in output order
+    masked: list[int] = field(default_factory=list)  # 0-based indices of ignored instructions
+
+    def tag(self, i: int) -> str:
+        """Number tag of instruction ``i`` (0-based), shared by the instruction and its response."""
+        if self.number_style is None:
+            return ""
+        return self.number_style.replace("{i}", str(i + 1)) + self.number_punct + ("\n" if self.tag_newline else " ")
+
+    def instruction_pieces(self, items: Sequence[Item]) -> list[str]:
+        """Decoration strings on the instruction side (everything but the item prompts)."""
+        pieces = [self.tag(i) for i in range(self.count)] + [self.joiner] * (self.count - 1)
+        for m in self.metas:
+            pieces += [m.text, m.sep]
+        return pieces
+
+    def output_pieces(self) -> list[str]:
+        pieces = []
+        for i in self.order:
+            pieces += [self.tag(i), self.begin, self.end]
+        return pieces + [RESPONSE_JOINER] * (len(self.order) - 1)
+
+    def render(self, items: Sequence[Item]) -> tuple[str, str]:
+        instruction = self.joiner.join(self.tag(i) + items[i].prompt for i in range(self.count))
+        for m in self.metas:
+            instruction = f"{m.text}{m.sep}{instruction}" if m.before else f"{instruction}{m.sep}{m.text}"
+        output = RESPONSE_JOINER.join(f"{self.tag(i)}{self.begin}{items[i].output}{self.end}" for i in self.order)
+        return instruction, output
+
+    def provenance(self, items: Sequence[Item]) -> dict:
+        return {
+            "source_ids": [items[i].id for i in range(self.count)],
+            "strategy": self.strategy,
+            "rule": self.rule,
+            "order": list(self.order),
+            "masked": list(self.masked),
+            "count": self.count,
+            "numbered": self.number_style is not None,
+            "number_style": self.number_style,
+            "begin": self.begin or None,
+            "end": self.end or None,
+            "meta": [{"phrasing": m.phrasing, "text": m.text, "before": m.before} for m in self.metas],
+        }

@@ -1,0 +1,109 @@
+"""The ``mosaic`` command. ``mosaic augment --help`` documents every option."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .data.sources import SPECS
+
+EPILOG = """examples:
+  mosaic augment --input bundled --output out/mosaic.jsonl
+  mosaic augment --input alpaca_gpt4_data.json --output mosaic.jsonl --tokenizer /models/llama-2-7b \\
+      --strategy all --wrap-mode uniform --max-count 10 --max-tokens 2000 --passes 4 --seed 0
+  mosaic augment --input data.jsonl --output m.jsonl --strategy format=1,maskout=2 --on-error skip
+
+Writes OUT.jsonl (one sample per line, Alpaca fields plus count, n_tokens and provenance),
+OUT.summary.json, and OUT.over_budget.jsonl when some rows cannot fit the budget alone."""
+
+
+def _augment_parser(sub) -> argparse.ArgumentParser:
+    from .augment.counts import WRAP_MODES
+    from .augment.strategies import MIXES, STRATEGIES
+    from .data.loaders import FORMATS, MULTI_TURN
+    from .data.templates import TEMPLATES
+
+    p = sub.add_parser("augment", help="build Mosaic-IT samples from instruction data",
+                       description="Concatenate instruction/response pairs into Mosaic-IT samples "
+                       "(Li et al., arXiv 2405.13326), seeded and within a token budget.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--input", required=True, help=f"input data: one of {', '.join(SPECS)}")
+    p.add_argument("--output", required=True, help="output JSONL path (written atomically)")
+    p.add_argument("--format", default="auto", choices=FORMATS,
+                   help="input format; 'auto' decides from the first row (default: auto)")
+    p.add_argument("--tokenizer", default="smollm2",
+                   help="tokenizer that measures the budget: a local directory, a Hub id (needs network), "
+                   "or 'smollm2' (bundled SmolLM2-135M-Instruct; default)")
+    p.add_argument("--template", default="vicuna_v1.1", choices=TEMPLATES,
+                   help="training prompt format whose overhead counts against the budget; 'raw' counts "
+                   "instruction+output only, like the released code (default: vicuna_v1.1)")
+    p.add_argument("--strategy", default="all",
+                   help=f"a mix {sorted(MIXES)}, a strategy {sorted(STRATEGIES)}, or weights such as "
+                   "'format=1,permute=1' (default: all = format / +permute / +maskout, equal odds)")
+    p.add_argument("--wrap-mode", default="uniform", choices=sorted(WRAP_MODES),
+                   help="distribution of instructions per sample before the budget (default: uniform)")
+    p.add_argument("--max-count", type=int, default=10, help="max instructions per sample (default: 10)")
+    p.add_argument("--max-tokens", type=int, default=2000,
+                   help="token budget per sample, template included (default: 2000)")
+    p.add_argument("--passes", type=int, default=4,
+                   help="independent shuffled mosaic passes over the data (released epo_num; default: 4)")
+    p.add_argument("--seed", type=int, default=0, help="random seed; same seed and input give the same bytes")
+    p.add_argument("--vocabulary", default="train", choices=("train", "heldout"),
+                   help="draw meta-instruction phrasings and tag styles from the training set or the "
+                   "held-out set reserved for evaluation (default: train)")
+    p.add_argument("--on-error", default="raise", choices=("raise", "skip"),
+                   help="bad rows: stop with an error naming file/row/field, or skip, count and report them")
+    p.add_argument("--multi-turn", default="first", choices=MULTI_TURN,
+                   help="chats with several exchanges: keep the first, split all, or refuse (default: first)")
+    p.add_argument("--workdir", default=None, help="directory for the temporary row store (default: system temp)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _print_summary(s: dict) -> None:
+    c, t = s["count"], s["tokens"]
+    lines = [
+        f"rows in          {s['rows_in']}  (skipped: {s['rows_skipped']}, over budget: {s['over_budget']})",
+        f"samples out      {s['samples']}  over {len(s['samples_per_pass'])} passes "
+        f"({', '.join(str(v) for v in s['samples_per_pass'].values())})",
+        f"instructions     mean {c['mean']:.2f}  p50 {c['p50']:.0f}  p90 {c['p90']:.0f}  max {c['max']}",
+        f"tokens/sample    mean {t['mean']:.0f}  p50 {t['p50']:.0f}  p90 {t['p90']:.0f}  max {t['max']}"
+        f"  (budget {s['config']['max_tokens']}, template overhead {s['template_overhead_tokens']})",
+        "token histogram  " + "  ".join(f"{k}:{v}" for k, v in t["histogram"].items()),
+        "strategies       " + "  ".join(f"{k}:{v}" for k, v in s["strategies"].items()),
+        f"output           {s['output']}  sha256 {s['output_sha256'][:16]}  ({s['timings']['total_s']:.1f}s)",
+    ]
+    if s["over_budget"]:
+        lines.append(f"over budget      {s['over_budget']} rows listed in {s['over_budget_file']}")
+    if s["rows_skipped"]:
+        lines.append("skipped          " + "; ".join(s["skipped"][:3]))
+    print("\n".join(lines), file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mosaic", description="Mosaic-IT research suite")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _augment_parser(sub)
+    args = parser.parse_args(argv)
+    if args.command == "augment":
+        from .augment.engine import AugmentConfig
+        from .augment.run import augment_file
+        from .data.errors import DataError
+
+        try:
+            config = AugmentConfig(strategy=args.strategy, wrap_mode=args.wrap_mode, max_count=args.max_count,
+                                   max_tokens=args.max_tokens, passes=args.passes, seed=args.seed,
+                                   template=args.template, vocabulary=args.vocabulary)
+            summary = augment_file(args.input, args.output, args.tokenizer, config, fmt=args.format,
+                                   on_error=args.on_error, multi_turn=args.multi_turn, workdir=args.workdir,
+                                   progress=not args.quiet)
+        except (DataError, ValueError, FileNotFoundError, RuntimeError) as e:
+            print(f"mosaic augment: error: {e}", file=sys.stderr)
+            return 2
+        _print_summary(summary)
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

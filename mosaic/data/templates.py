@@ -1,0 +1,60 @@
+"""Prompt templates of the training format: how one (instruction, output) pair becomes token ids.
+
+The same function is used to measure the token budget during augmentation and to tokenize for
+training, so "fits the budget" means "fits the training sequence". A template renders a
+prompt (loss-masked) and a response (trained); they are tokenized separately and concatenated,
+which keeps the prompt/response boundary exact.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# FastChat's "vicuna_v1.1" conversation template (system prompt, "USER"/"ASSISTANT" roles,
+# separators " " and "</s>"), which the paper trained with (README: "prompt and code base from FastChat").
+VICUNA_SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. "
+                 "The assistant gives helpful, detailed, and polite answers to the user's questions.")
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    name: str
+
+    def render(self, tok, instruction: str, output: str) -> tuple[str, str]:
+        """(prompt text, response text) for one single-turn example."""
+        if self.name == "vicuna_v1.1":
+            return f"{VICUNA_SYSTEM} USER: {instruction} ASSISTANT:", f" {output}{tok.eos_token or ''}"
+        if self.name == "raw":
+            return instruction, output
+        if self.name == "chat_template":
+            user = [{"role": "user", "content": instruction}]
+            prompt = tok.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+            full = tok.apply_chat_template(user + [{"role": "assistant", "content": output}], tokenize=False)
+            if not full.startswith(prompt):
+                raise ValueError(f"the chat template of {tok.name_or_path!r} does not extend the generation "
+                                 "prompt with the answer; use template 'vicuna_v1.1'")
+            return prompt, full[len(prompt):]
+        raise ValueError(f"unknown prompt template {self.name!r}; known: {TEMPLATES}")
+
+    @property
+    def prompt_special_tokens(self) -> bool:
+        """Let the tokenizer add BOS to the prompt unless the rendered text already carries its specials."""
+        return self.name != "chat_template"
+
+    def encode(self, tok, instruction: str, output: str) -> tuple[list[int], list[int]]:
+        prompt, response = self.render(tok, instruction, output)
+        p = tok(prompt, add_special_tokens=self.prompt_special_tokens)["input_ids"]
+        r = tok(response, add_special_tokens=False)["input_ids"]
+        return p, r
+
+    def count(self, tok, instruction: str, output: str) -> int:
+        p, r = self.encode(tok, instruction, output)
+        return len(p) + len(r)
+
+
+TEMPLATES = ("vicuna_v1.1", "chat_template", "raw")
+
+
+def get_template(name: str) -> PromptTemplate:
+    if name not in TEMPLATES:
+        raise ValueError(f"unknown prompt template {name!r}; known: {TEMPLATES}")
+    return PromptTemplate(name)

@@ -61,7 +61,7 @@ def floor_seconds(path: Path, limit_rows: int = 200_000) -> tuple[float, int, in
     t = time.perf_counter()
     tokens = 0
     for i in range(0, len(texts), 2048):
-        tokens += sum(len(e.ids) for e in tok.encode_batch_fast(texts[i:i + 2048], add_special_tokens=False))
+        tokens += sum(len(e) for e in tok.encode_batch_fast(texts[i:i + 2048], add_special_tokens=False))
     secs = time.perf_counter() - t
     scale = total_rows / len(texts)
     return secs * scale, int(tokens * scale), total_rows

@@ -30,6 +30,12 @@ class BudgetStats:
     max_underestimate: int = 0  # max(exact - estimate) over exact counts: must stay below exact_margin
     bound_fallbacks: int = 0  # plans the decoration bound said must fit but did not (expected: 0)
 
+    def merge(self, other: "BudgetStats") -> None:
+        self.estimated += other.estimated
+        self.exact += other.exact
+        self.bound_fallbacks += other.bound_fallbacks
+        self.max_underestimate = max(self.max_underestimate, other.max_underestimate)
+
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
@@ -38,7 +44,7 @@ class BudgetStats:
 class TokenCounter:
     tokenizer: object
     template: PromptTemplate
-    exact_margin: int = 16
+    exact_margin: int = 8
     stats: BudgetStats = field(default_factory=BudgetStats)
 
     def __post_init__(self):
@@ -47,12 +53,14 @@ class TokenCounter:
         self._cache: dict[str, int] = {"": 0}
         x, y = "x", "y"
         self.overhead = max(0, self.template.count(self.tokenizer, x, y) - self._count(x) - self._count(y))
+        with_specials = len(self._backend.encode(x, add_special_tokens=True).ids)
+        self._prompt_specials = (with_specials - self._count(x)) if self.template.prompt_special_tokens else 0
 
     def _count(self, text: str) -> int:
         return len(self._backend.encode(text, add_special_tokens=False).ids)
 
     def count_batch(self, texts: Sequence[str]) -> list[int]:
-        return [len(e.ids) for e in self._encode(list(texts), add_special_tokens=False)]
+        return [len(e) for e in self._encode(list(texts), add_special_tokens=False)]
 
     def count_one(self, text: str) -> int:
         """Tokens of a decoration string; whitespace is counted between two words, where it sits."""
@@ -70,7 +78,9 @@ class TokenCounter:
         return n + sum(map(count, plan.instruction_pieces(items))) + sum(map(count, plan.output_pieces()))
 
     def exact(self, instruction: str, output: str) -> int:
-        return self.template.count(self.tokenizer, instruction, output)
+        """Same count as ``template.count`` (tested), without the Python tokenizer wrapper's overhead."""
+        prompt, response = self.template.render(self.tokenizer, instruction, output)
+        return self._prompt_specials + sum(self.count_batch([prompt, response]))
 
     def fits(self, plan: MosaicPlan, items: Sequence[Item], budget: int) -> tuple[bool, int]:
         """Whether the rendered sample fits ``budget`` tokens, and its (estimated or exact) length."""

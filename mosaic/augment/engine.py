@@ -41,7 +41,7 @@ class AugmentConfig:
     seed: int = 0
     template: str = "vicuna_v1.1"
     vocabulary: str = "train"
-    exact_margin: int = 16
+    exact_margin: int = 8
 
     def __post_init__(self):
         parse_mix(self.strategy)
@@ -58,52 +58,89 @@ class AugmentConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-class RowStore:
-    """Canonical rows in a JSONL file, random access by index through mmap; token counts in memory."""
+IN_MEMORY_BYTES = 256 << 20  # rows beyond this much text go to disk
 
-    def __init__(self, path: Path, offsets: array, n_prompt: array, n_output: array):
-        self.path, self.offsets, self.n_prompt, self.n_output = path, offsets, n_prompt, n_output
-        self._fh = open(path, "rb")
-        self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else None
+
+class RowStore:
+    """Rows with their token counts, by index. Counts live in arrays; rows live in memory while
+    they are small and in a JSONL file read through mmap once they are not, so memory stays flat
+    in the number of rows."""
+
+    def __init__(self, n_prompt: array, n_output: array, items: list[Item] | None,
+                 path: Path | None = None, offsets: array | None = None):
+        self.n_prompt, self.n_output, self._items = n_prompt, n_output, items
+        self.path, self.offsets = path, offsets
+        self._fh = self._mm = None
+        if items is None:
+            self._fh = open(path, "rb")
+            self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else None
 
     @classmethod
     def build(cls, examples: Iterable[Example], counter: TokenCounter, directory: Path,
-              batch_size: int = 2048, on_rows: Callable[[int], None] | None = None) -> "RowStore":
+              batch_size: int = 2048, on_rows: Callable[[int], None] | None = None,
+              in_memory_bytes: int | None = None) -> "RowStore":
         path = Path(directory) / "rows.jsonl"
-        offsets, n_prompt, n_output = array("q", [0]), array("i"), array("i")
-        batch: list[Example] = []
+        in_memory_bytes = IN_MEMORY_BYTES if in_memory_bytes is None else in_memory_bytes
+        n_prompt, n_output = array("i"), array("i")
+        items: list[Item] | None = []
+        offsets: array | None = None
+        size = 0
+        fh = None
 
-        def flush(fh):
-            n_prompt.extend(counter.count_batch([e.prompt for e in batch]))
-            n_output.extend(counter.count_batch([e.output for e in batch]))
-            for e in batch:
-                line = json.dumps([e.id, e.prompt, e.output, e.source], ensure_ascii=False).encode() + b"\n"
-                fh.write(line)
-                offsets.append(offsets[-1] + len(line))
+        def write(it: Item) -> None:
+            line = json.dumps([it.id, it.prompt, it.output, it.source], ensure_ascii=False).encode() + b"\n"
+            fh.write(line)
+            offsets.append(offsets[-1] + len(line))
+
+        def flush(batch: list[Example]) -> None:
+            nonlocal items, size, fh, offsets
+            counts_p = counter.count_batch([e.prompt for e in batch])
+            counts_o = counter.count_batch([e.output for e in batch])
+            n_prompt.extend(counts_p)
+            n_output.extend(counts_o)
+            for e, cp, co in zip(batch, counts_p, counts_o):
+                it = Item(e.id, e.prompt, e.output, cp, co, e.source)
+                if items is None:
+                    write(it)
+                    continue
+                items.append(it)
+                size += len(e.prompt) + len(e.output)
+                if size > in_memory_bytes:  # spill everything so far to disk, continue there
+                    fh, offsets = open(path, "wb"), array("q", [0])
+                    for old in items:
+                        write(old)
+                    items = None
             if on_rows:
                 on_rows(len(batch))
-            batch.clear()
 
-        with open(path, "wb") as fh:
+        batch: list[Example] = []
+        try:
             for ex in examples:
                 batch.append(ex)
                 if len(batch) >= batch_size:
-                    flush(fh)
+                    flush(batch)
+                    batch = []
             if batch:
-                flush(fh)
-        return cls(path, offsets, n_prompt, n_output)
+                flush(batch)
+        finally:
+            if fh is not None:
+                fh.close()
+        return cls(n_prompt, n_output, items, path, offsets)
 
     def __len__(self) -> int:
         return len(self.n_prompt)
 
     def item(self, i: int) -> Item:
+        if self._items is not None:
+            return self._items[i]
         rid, prompt, output, source = json.loads(self._mm[self.offsets[i]:self.offsets[i + 1]])
         return Item(rid, prompt, output, self.n_prompt[i], self.n_output[i], source)
 
     def close(self) -> None:
         if self._mm is not None:
             self._mm.close()
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
 
 
 @dataclass

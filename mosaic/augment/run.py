@@ -1,9 +1,18 @@
-"""``augment_file``: input file -> mosaic JSONL + summary, streaming and atomic. Used by the CLI."""
+"""``augment_file``: input -> mosaic JSONL + summary, streaming, atomic, passes in parallel. Used by the CLI.
+
+Passes are independent given (seed, pass), so they run in forked worker processes, each writing
+its own part file; the parts are concatenated in pass order, which gives the same bytes as a
+sequential run (tested).
+"""
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
+import os
+import shutil
 import time
 from pathlib import Path
+from typing import Callable
 
 from tqdm.auto import tqdm
 
@@ -12,9 +21,12 @@ from ..data.io import atomic_open, file_sha256, write_json, write_jsonl
 from ..data.sources import resolve_examples
 from ..data.templates import get_template
 from ..models.tokenizer import load_tokenizer, tokenizer_id
-from .budget import TokenCounter
-from .engine import TRANSFORM_VERSION, AugmentConfig, MosaicBuilder, RowStore, scratch_dir
+from .budget import BudgetStats, TokenCounter
+from .engine import TRANSFORM_VERSION, AugmentConfig, MosaicBuilder, OverBudget, RowStore, scratch_dir
 from .summary import AugmentSummary
+
+PARALLEL_MIN_ROW_PASSES = 20_000  # below this, forking costs more than it saves
+_WORKER: dict = {}  # the builder and progress counter, inherited by forked workers
 
 
 def side_path(output: Path, suffix: str) -> Path:
@@ -22,9 +34,60 @@ def side_path(output: Path, suffix: str) -> Path:
     return output.with_name(f"{name}.{suffix}")
 
 
+def _run_pass(builder: MosaicBuilder, e: int, part: Path, tick: Callable[[int], None]):
+    builder.over_budget, builder.counter.stats = [], BudgetStats()
+    summary = AugmentSummary()
+    with open(part, "w", encoding="utf-8") as fh:
+        for sample in builder.iter_pass(e, tick):
+            summary.add(sample)
+            fh.write(json.dumps(sample, ensure_ascii=False) + "\n")
+    return summary, builder.over_budget, builder.counter.stats
+
+
+def _init_worker() -> None:
+    # The parent used the tokenizer's thread pool before forking; a child must not (it may deadlock).
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+
+def _worker(job: tuple[int, str]):
+    e, part = job
+    shared, pending = _WORKER["progress"], [0]
+
+    def tick(n: int) -> None:
+        pending[0] += n
+        if pending[0] >= 512:
+            with shared.get_lock():
+                shared.value += pending[0]
+            pending[0] = 0
+
+    result = _run_pass(_WORKER["builder"], e, Path(part), tick)
+    with shared.get_lock():
+        shared.value += pending[0]
+    return result
+
+
+def run_passes(builder: MosaicBuilder, parts: list[Path], workers: int, bar) -> list:
+    if workers <= 1:
+        return [_run_pass(builder, e, part, bar.update) for e, part in enumerate(parts)]
+    ctx = mp.get_context("fork")
+    _WORKER.update(builder=builder, progress=ctx.Value("q", 0))
+    try:
+        with ctx.Pool(workers, initializer=_init_worker) as pool:
+            pending = pool.map_async(_worker, [(e, str(p)) for e, p in enumerate(parts)], chunksize=1)
+            while not pending.ready():
+                pending.wait(0.25)
+                bar.update(_WORKER["progress"].value - bar.n)
+            results = pending.get()
+        bar.update(_WORKER["progress"].value - bar.n)
+        return results
+    finally:
+        _WORKER.clear()
+
+
 def augment_file(input_spec: str, output: str | Path, tokenizer: str, config: AugmentConfig, *,
                  fmt: str = "auto", on_error: str = "raise", multi_turn: str = "first",
-                 workdir: str | Path | None = None, progress: bool = True) -> dict:
+                 workdir: str | Path | None = None, workers: int | None = None, progress: bool = True) -> dict:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # explicit, so forking does not warn
     output = Path(output)
     t0 = time.perf_counter()
     tok = load_tokenizer(tokenizer)
@@ -38,23 +101,31 @@ def augment_file(input_spec: str, output: str | Path, tokenizer: str, config: Au
         with tqdm(desc="read+tokenize", unit=" rows", disable=not progress) as bar:
             store = RowStore.build(examples, counter, Path(tmp), on_rows=bar.update)
         timings["ingest_s"] = time.perf_counter() - t1
-        if len(store) == 0:
-            store.close()
-            raise ValueError(f"no usable rows in {input_spec} ({report.summary()})")
-        builder = MosaicBuilder(store, counter, config)
-        summary = AugmentSummary()
-        t2 = time.perf_counter()
+        rows_in = len(store)
         try:
-            with atomic_open(output) as fh, tqdm(total=len(store) * config.passes, desc="mosaic", unit=" rows",
-                                                   disable=not progress) as bar:
-                for sample in builder.iter_passes(on_rows=bar.update):
-                    summary.add(sample)
-                    fh.write(json.dumps(sample, ensure_ascii=False) + "\n")
+            if rows_in == 0:
+                raise ValueError(f"no usable rows in {input_spec} ({report.summary()})")
+            builder = MosaicBuilder(store, counter, config)
+            if workers is None:
+                big = rows_in * config.passes >= PARALLEL_MIN_ROW_PASSES
+                workers = min(config.passes, os.cpu_count() or 1) if big else 1
+            parts = [Path(tmp) / f"pass-{e}.jsonl" for e in range(config.passes)]
+            t2 = time.perf_counter()
+            with tqdm(total=rows_in * config.passes, desc=f"mosaic x{config.passes}", unit=" rows",
+                      disable=not progress) as bar:
+                results = run_passes(builder, parts, workers, bar)
+            with atomic_open(output, "wb", encoding=None) as fh:
+                for part in parts:
+                    with open(part, "rb") as src:
+                        shutil.copyfileobj(src, fh, 1 << 22)
+            timings["mosaic_s"] = time.perf_counter() - t2
         finally:
             store.close()
-        timings["mosaic_s"] = time.perf_counter() - t2
-        rows_in = len(store)
-    over = builder.over_budget
+    summary, stats, over = AugmentSummary(), BudgetStats(), []
+    for s, o, b in results:
+        summary.merge(s)
+        over.extend(o)
+        stats.merge(b)
     over_path = side_path(output, "over_budget.jsonl")
     if over:
         write_jsonl(over_path, ({"pass": o.pass_index, "id": o.id, "tokens_at_least": o.tokens} for o in over))
@@ -65,9 +136,12 @@ def augment_file(input_spec: str, output: str | Path, tokenizer: str, config: Au
         "config_fingerprint": config.fingerprint(tokenizer_id(tok)), "tokenizer": tokenizer_id(tok),
         "rows_in": rows_in, "rows_skipped": report.count, "skipped": [str(e) for e in report.errors[:50]],
         "conversations": conv_stats, "over_budget": len(over),
-        "over_budget_file": str(over_path) if over else None,
-        "template_overhead_tokens": counter.overhead, "budget_checks": counter.stats.as_dict(),
+        "over_budget_file": str(over_path) if over else None, "workers": workers,
+        "template_overhead_tokens": counter.overhead, "budget_checks": stats.as_dict(),
         "timings": timings, **summary.as_dict(),
     }
     write_json(side_path(output, "summary.json"), result)
     return result
+
+
+__all__ = ["augment_file", "side_path", "OverBudget"]

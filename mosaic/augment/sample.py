@@ -95,5 +95,5 @@ class MosaicPlan:
             "number_style": self.number_style,
             "begin": self.begin or None,
             "end": self.end or None,
-            "meta": [{"phrasing": m.phrasing, "text": m.text, "before": m.before} for m in self.metas],
+            "meta": [{"phrasing": m.phrasing, "before": m.before} for m in self.metas],
         }

@@ -36,6 +36,12 @@ class AugmentSummary:
         self.per_pass[p["pass"]] += 1
         self.masked_responses += len(p["masked"])
 
+    def merge(self, other: "AugmentSummary") -> None:
+        for name in ("counts", "strategies", "rules", "per_pass"):
+            getattr(self, name).update(getattr(other, name))
+        self.tokens.extend(other.tokens)
+        self.masked_responses += other.masked_responses
+
     def as_dict(self) -> dict:
         n = sum(self.counts.values())
         toks = sorted(self.tokens)

@@ -8,9 +8,9 @@ from mosaic.augment.run import augment_file
 from tests.conftest import alpaca_rows
 
 
-def run(tmp_path, src, name, **cfg):
+def run(tmp_path, src, name, workers=None, **cfg):
     out = tmp_path / f"{name}.jsonl"
-    summary = augment_file(str(src), out, "smollm2", AugmentConfig(**cfg), progress=False)
+    summary = augment_file(str(src), out, "smollm2", AugmentConfig(**cfg), progress=False, workers=workers)
     return out, summary, [json.loads(l) for l in out.read_text(encoding="utf-8").splitlines()]
 
 
@@ -26,6 +26,17 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, src):
     assert a.read_bytes() == b.read_bytes() and sa["output_sha256"] == sb["output_sha256"]
     assert a.read_bytes() != c.read_bytes()
     assert sa["config_fingerprint"] == sb["config_fingerprint"] != sc["config_fingerprint"]
+
+
+def test_parallel_passes_and_on_disk_rows_give_the_same_bytes(tmp_path, src, monkeypatch):
+    import mosaic.augment.engine as engine
+
+    a, _, _ = run(tmp_path, src, "seq", workers=1, passes=3, seed=2)
+    b, sb, _ = run(tmp_path, src, "par", workers=2, passes=3, seed=2)
+    monkeypatch.setattr(engine, "IN_MEMORY_BYTES", 3000)  # spills to the mmap-backed file mid-ingest
+    c, _, _ = run(tmp_path, src, "disk", workers=1, passes=3, seed=2)
+    assert sb["workers"] == 2
+    assert a.read_bytes() == b.read_bytes() == c.read_bytes()
 
 
 def test_each_pass_uses_every_row_exactly_once(tmp_path, src):

@@ -4,9 +4,9 @@ Every row's prompt and output are tokenized once, in batches. A candidate sample
 estimated as the sum of those counts, the counts of its decoration strings (tags, markers,
 meta-instructions; cached; whitespace separators counted in context, since BPE tokenizes
 "\\n\\n" alone as one token but between words as two), and the prompt template's overhead.
-Where the estimate comes within ``exact_margin`` tokens of the budget, the sample is rendered and
-counted exactly with the real tokenizer, so an accepted sample never exceeds the budget as long as
-the estimate errs by less than the margin; the largest error seen is recorded in the summary
+Where the estimate comes within ``exact_margin`` tokens below the budget, the sample is rendered
+and counted exactly with the real tokenizer, so an accepted sample never exceeds the budget as
+long as the estimate undercounts by less than the margin; the largest error seen is recorded in the summary
 (``budget_checks.max_underestimate``) and tested on the bundled data.
 
 :class:`DecorationBound` gives, for ``j`` rows, the most decoration tokens any plan can add; a
@@ -62,6 +62,12 @@ class TokenCounter:
     def count_batch(self, texts: Sequence[str]) -> list[int]:
         return [len(e) for e in self._encode(list(texts), add_special_tokens=False)]
 
+    def prime(self, texts) -> None:
+        """Count many decoration strings in one batch call (cheaper than one call each)."""
+        todo = sorted({t for t in texts if t not in self._cache and not t.isspace()})
+        for t, n in zip(todo, self.count_batch(todo) if todo else []):
+            self._cache[t] = n
+
     def count_one(self, text: str) -> int:
         """Tokens of a decoration string; whitespace is counted between two words, where it sits."""
         n = self._cache.get(text)
@@ -83,11 +89,17 @@ class TokenCounter:
         return self._prompt_specials + sum(self.count_batch([prompt, response]))
 
     def fits(self, plan: MosaicPlan, items: Sequence[Item], budget: int) -> tuple[bool, int]:
-        """Whether the rendered sample fits ``budget`` tokens, and its (estimated or exact) length."""
+        """Whether the rendered sample fits ``budget`` tokens, and an upper bound of its length.
+
+        Counted exactly only when the estimate lies within ``exact_margin`` below the budget. An
+        estimate above the budget rejects the prefix without an exact count: estimates overcount
+        by a few tokens (a tag's trailing space merges with the next word), so a sample may stop
+        a few tokens short of what would fit, but never goes over.
+        """
         est = self.estimate(plan, items)
-        if est <= budget - self.exact_margin or est > budget + self.exact_margin:
+        if est > budget or est <= budget - self.exact_margin:
             self.stats.estimated += 1
-            return est <= budget, est + (self.exact_margin if est <= budget else 0)
+            return est <= budget, est + self.exact_margin
         n = self.exact(*plan.render(items))
         self.stats.exact += 1
         self.stats.max_underestimate = max(self.stats.max_underestimate, n - est)
@@ -102,16 +114,20 @@ class DecorationBound:
 
         c = counter.count_one
         tag_forms = [s + p + nl for s in vocab.number_styles for p in styles.NUMBER_PUNCT for nl in (" ", "\n")]
+        markers = [(s.replace("{text}", b), s.replace("{text}", e)) for s in vocab.marker_shapes
+                   for b0, e0 in vocab.marker_words for b, e in ((b0, e0), (b0.lower(), e0.lower()))]
+        phr = all_phrasings()
+        counter.prime([t.replace("{i}", str(i)) for t in tag_forms for i in range(1, HARD_MAX_ITEMS + 2)]
+                      + [m for pair in markers for m in pair]
+                      + [t.format(begin=b, end=e) for t in vocab.pick(phr["format/tagged"]) for b, e in markers])
         tag_max = [max(c(t.replace("{i}", str(i))) for t in tag_forms) for i in range(1, HARD_MAX_ITEMS + 2)]
         self._tags = [0]
         for t in tag_max:
             self._tags.append(self._tags[-1] + t)
-        self._marker = max(c(s.replace("{text}", b)) + c(s.replace("{text}", e))
-                           for s in vocab.marker_shapes for b0, e0 in vocab.marker_words
-                           for b, e in ((b0, e0), (b0.lower(), e0.lower())))
+        self._marker = max(c(b) + c(e) for b, e in markers)
         bare = {k: max(c(t.replace("{begin}", "").replace("{end}", "").replace("{order}", "")
                        .replace("{masked}", "").replace("{k}", "").replace("{noun}", "instructions"))
-                       for t in vocab.pick(p)) for k, p in all_phrasings().items()}
+                       for t in vocab.pick(p)) for k, p in phr.items()}
         self._format_meta = max(bare["format/tagged"] + 2 * self._marker, bare["format/plain"])
         self._rule_meta = max(v for k, v in bare.items() if not k.startswith("format/"))
         item = max(c(s.replace("{i}", "50")) for s in styles.LIST_ITEM_STYLES)

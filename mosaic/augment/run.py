@@ -34,6 +34,19 @@ def side_path(output: Path, suffix: str) -> Path:
     return output.with_name(f"{name}.{suffix}")
 
 
+def concat(part: Path, fh) -> None:
+    """Append a file to an open binary file, in the kernel where possible."""
+    fh.flush()
+    with open(part, "rb") as src:
+        size, offset = os.fstat(src.fileno()).st_size, 0
+        try:
+            while offset < size:
+                offset += os.sendfile(fh.fileno(), src.fileno(), offset, size - offset)
+        except OSError:
+            src.seek(offset)
+            shutil.copyfileobj(src, fh, 1 << 22)
+
+
 def _run_pass(builder: MosaicBuilder, e: int, part: Path, tick: Callable[[int], None]):
     builder.over_budget, builder.counter.stats = [], BudgetStats()
     summary = AugmentSummary()
@@ -66,19 +79,29 @@ def _worker(job: tuple[int, str]):
     return result
 
 
-def run_passes(builder: MosaicBuilder, parts: list[Path], workers: int, bar) -> list:
+def run_passes(builder: MosaicBuilder, parts: list[Path], workers: int, bar,
+               on_part: Callable[[Path], None]) -> list:
+    """Build every pass into its part file; ``on_part`` gets each part in pass order as soon as it is
+    done, so appending it to the output overlaps with the passes still running."""
     if workers <= 1:
-        return [_run_pass(builder, e, part, bar.update) for e, part in enumerate(parts)]
+        results = []
+        for e, part in enumerate(parts):
+            results.append(_run_pass(builder, e, part, bar.update))
+            on_part(part)
+        return results
     ctx = mp.get_context("fork")
     _WORKER.update(builder=builder, progress=ctx.Value("q", 0))
+    results = []
     try:
         with ctx.Pool(workers, initializer=_init_worker) as pool:
-            pending = pool.map_async(_worker, [(e, str(p)) for e, p in enumerate(parts)], chunksize=1)
-            while not pending.ready():
-                pending.wait(0.25)
+            ordered = pool.imap(_worker, [(e, str(p)) for e, p in enumerate(parts)], chunksize=1)
+            while len(results) < len(parts):
+                try:
+                    results.append(ordered.next(timeout=0.25))
+                    on_part(parts[len(results) - 1])
+                except mp.TimeoutError:
+                    pass
                 bar.update(_WORKER["progress"].value - bar.n)
-            results = pending.get()
-        bar.update(_WORKER["progress"].value - bar.n)
         return results
     finally:
         _WORKER.clear()
@@ -112,12 +135,8 @@ def augment_file(input_spec: str, output: str | Path, tokenizer: str, config: Au
             parts = [Path(tmp) / f"pass-{e}.jsonl" for e in range(config.passes)]
             t2 = time.perf_counter()
             with tqdm(total=rows_in * config.passes, desc=f"mosaic x{config.passes}", unit=" rows",
-                      disable=not progress) as bar:
-                results = run_passes(builder, parts, workers, bar)
-            with atomic_open(output, "wb", encoding=None) as fh:
-                for part in parts:
-                    with open(part, "rb") as src:
-                        shutil.copyfileobj(src, fh, 1 << 22)
+                      disable=not progress) as bar, atomic_open(output, "wb", encoding=None) as fh:
+                results = run_passes(builder, parts, workers, bar, lambda part: concat(part, fh))
             timings["mosaic_s"] = time.perf_counter() - t2
         finally:
             store.close()

@@ -63,24 +63,28 @@ class MosaicPlan:
             return ""
         return self.number_style.replace("{i}", str(i + 1)) + self.number_punct + ("\n" if self.tag_newline else " ")
 
+    def tags(self) -> list[str]:
+        return [self.tag(i) for i in range(self.count)]
+
     def instruction_pieces(self, items: Sequence[Item]) -> list[str]:
         """Decoration strings on the instruction side (everything but the item prompts)."""
-        pieces = [self.tag(i) for i in range(self.count)] + [self.joiner] * (self.count - 1)
+        pieces = self.tags() + [self.joiner] * (self.count - 1)
         for m in self.metas:
             pieces += [m.text, m.sep]
         return pieces
 
     def output_pieces(self) -> list[str]:
-        pieces = []
-        for i in self.order:
-            pieces += [self.tag(i), self.begin, self.end]
+        tags = self.tags()
+        pieces = [tags[i] for i in self.order]
+        pieces += [self.begin, self.end] * len(self.order)
         return pieces + [RESPONSE_JOINER] * (len(self.order) - 1)
 
     def render(self, items: Sequence[Item]) -> tuple[str, str]:
-        instruction = self.joiner.join(self.tag(i) + items[i].prompt for i in range(self.count))
+        tags = self.tags()
+        instruction = self.joiner.join(tags[i] + items[i].prompt for i in range(self.count))
         for m in self.metas:
             instruction = f"{m.text}{m.sep}{instruction}" if m.before else f"{instruction}{m.sep}{m.text}"
-        output = RESPONSE_JOINER.join(f"{self.tag(i)}{self.begin}{items[i].output}{self.end}" for i in self.order)
+        output = RESPONSE_JOINER.join(f"{tags[i]}{self.begin}{items[i].output}{self.end}" for i in self.order)
         return instruction, output
 
     def provenance(self, items: Sequence[Item]) -> dict:

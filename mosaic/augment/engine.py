@@ -7,13 +7,13 @@ advance by the number of rows it used. A row that cannot fit alone is reported, 
 silently. Pass ``e`` depends only on (seed, e), so a trainer can build pass ``e`` on demand
 (online mode) and get exactly the samples the offline file holds for that pass.
 
-Rows live on disk (:class:`RowStore`); memory holds offsets and token counts only.
+Large inputs live on disk (:class:`RowStore`); memory holds offsets and token counts only.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import mmap
+import os
 import random
 import tempfile
 from array import array
@@ -58,22 +58,19 @@ class AugmentConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-IN_MEMORY_BYTES = 256 << 20  # rows beyond this much text go to disk
+IN_MEMORY_BYTES = 128 << 20  # rows beyond this much text go to disk
 
 
 class RowStore:
     """Rows with their token counts, by index. Counts live in arrays; rows live in memory while
-    they are small and in a JSONL file read through mmap once they are not, so memory stays flat
-    in the number of rows."""
+    they are small and in a JSONL file read with ``pread`` once they are not, so memory stays flat
+    in the number of rows (an mmap would count every page touched by the random access as RSS)."""
 
     def __init__(self, n_prompt: array, n_output: array, items: list[Item] | None,
                  path: Path | None = None, offsets: array | None = None):
         self.n_prompt, self.n_output, self._items = n_prompt, n_output, items
         self.path, self.offsets = path, offsets
-        self._fh = self._mm = None
-        if items is None:
-            self._fh = open(path, "rb")
-            self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else None
+        self._fd = os.open(path, os.O_RDONLY) if items is None else None
 
     @classmethod
     def build(cls, examples: Iterable[Example], counter: TokenCounter, directory: Path,
@@ -133,14 +130,14 @@ class RowStore:
     def item(self, i: int) -> Item:
         if self._items is not None:
             return self._items[i]
-        rid, prompt, output, source = json.loads(self._mm[self.offsets[i]:self.offsets[i + 1]])
+        start = self.offsets[i]
+        rid, prompt, output, source = json.loads(os.pread(self._fd, self.offsets[i + 1] - start, start))
         return Item(rid, prompt, output, self.n_prompt[i], self.n_output[i], source)
 
     def close(self) -> None:
-        if self._mm is not None:
-            self._mm.close()
-        if self._fh is not None:
-            self._fh.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 @dataclass

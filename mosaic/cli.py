@@ -55,6 +55,12 @@ def _augment_parser(sub) -> argparse.ArgumentParser:
                    help="bad rows: stop with an error naming file/row/field, or skip, count and report them")
     p.add_argument("--multi-turn", default="first", choices=MULTI_TURN,
                    help="chats with several exchanges: keep the first, split all, or refuse (default: first)")
+    p.add_argument("--exact-margin", type=int, default=8,
+                   help="count a sample exactly when its estimated length is within this many tokens under "
+                   "the budget (default: 8; the estimate's largest error is reported in the summary)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes building passes in parallel (default: one per pass up to the CPU count, "
+                   "1 for small inputs); the output bytes do not depend on it")
     p.add_argument("--workdir", default=None, help="directory for the temporary row store (default: system temp)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -73,6 +79,10 @@ def _print_summary(s: dict) -> None:
         "strategies       " + "  ".join(f"{k}:{v}" for k, v in s["strategies"].items()),
         f"output           {s['output']}  sha256 {s['output_sha256'][:16]}  ({s['timings']['total_s']:.1f}s)",
     ]
+    checks = s["budget_checks"]
+    if checks["max_underestimate"] * 2 >= s["config"]["exact_margin"] or checks["bound_fallbacks"]:
+        lines.append(f"WARNING          the length estimate erred by up to {checks['max_underestimate']} tokens; "
+                     "re-run with a larger --exact-margin to keep the budget guarantee")
     if s["over_budget"]:
         lines.append(f"over budget      {s['over_budget']} rows listed in {s['over_budget_file']}")
     if s["rows_skipped"]:
@@ -93,10 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             config = AugmentConfig(strategy=args.strategy, wrap_mode=args.wrap_mode, max_count=args.max_count,
                                    max_tokens=args.max_tokens, passes=args.passes, seed=args.seed,
-                                   template=args.template, vocabulary=args.vocabulary)
+                                   template=args.template, vocabulary=args.vocabulary,
+                                   exact_margin=args.exact_margin)
             summary = augment_file(args.input, args.output, args.tokenizer, config, fmt=args.format,
                                    on_error=args.on_error, multi_turn=args.multi_turn, workdir=args.workdir,
-                                   progress=not args.quiet)
+                                   workers=args.workers, progress=not args.quiet)
         except (DataError, ValueError, FileNotFoundError, RuntimeError) as e:
             print(f"mosaic augment: error: {e}", file=sys.stderr)
             return 2

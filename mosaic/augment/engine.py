@@ -49,6 +49,8 @@ class AugmentConfig:
         Vocabulary(self.vocabulary)
         if self.wrap_mode not in WRAP_MODES:
             raise ValueError(f"unknown wrap_mode {self.wrap_mode!r}; known: {sorted(WRAP_MODES)}")
+        if self.exact_margin < 0:
+            raise ValueError(f"exact_margin must be >= 0, got {self.exact_margin}")
         for name in ("max_count", "max_tokens", "passes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -66,6 +66,52 @@ def _augment_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _cost_parser(sub) -> argparse.ArgumentParser:
+    from .data.templates import TEMPLATES
+
+    p = sub.add_parser("cost", help="compare the training cost of original data and a mosaic file",
+                       description="Sequences, steps, real and processed tokens and FLOPs of training on the "
+                       "original data vs a Mosaic-IT file, under static padding (the paper's FastChat setup), "
+                       "dynamic padding and packing. Token lengths use the training template.")
+    p.add_argument("--original", required=True, help="original data (same specs as `mosaic augment --input`)")
+    p.add_argument("--mosaic", required=True, help="a JSONL written by `mosaic augment`")
+    p.add_argument("--epochs", type=int, default=3, help="epochs over the original data (default: 3)")
+    p.add_argument("--mosaic-epochs", type=int, default=1,
+                   help="epochs over the mosaic file, which already holds its passes (default: 1)")
+    p.add_argument("--max-len", type=int, default=2048, help="training sequence length (default: 2048)")
+    p.add_argument("--batch-size", type=int, default=8, help="micro-batch size per device (default: 8)")
+    p.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps (default: 1)")
+    p.add_argument("--tokenizer", default="smollm2", help="tokenizer (default: smollm2)")
+    p.add_argument("--template", default="vicuna_v1.1", choices=TEMPLATES, help="training prompt format")
+    p.add_argument("--no-group-by-length", action="store_true", help="dynamic padding without length grouping")
+    p.add_argument("--json", default=None, help="also write the table and ratios to this JSON file")
+    return p
+
+
+def _cost(args) -> int:
+    from .augment.budget import TokenCounter
+    from .cost.compare import compare_costs, mosaic_pairs, template_lengths, to_markdown
+    from .cost.flops import ModelShape
+    from .data.io import write_json
+    from .data.sources import resolve_examples
+    from .data.templates import get_template
+    from .models import smollm2
+    from .models.tokenizer import load_tokenizer
+
+    counter = TokenCounter(load_tokenizer(args.tokenizer), get_template(args.template))
+    original = template_lengths(((e.prompt, e.output) for e in resolve_examples(args.original)), counter)
+    mosaic = template_lengths(mosaic_pairs(args.mosaic), counter)
+    result = compare_costs(original, mosaic, epochs=args.epochs, mosaic_epochs=args.mosaic_epochs,
+                           max_len=args.max_len, batch_size=args.batch_size, grad_accum=args.grad_accum,
+                           shape=ModelShape.from_config(smollm2.CONFIG), group_by_length=not args.no_group_by_length)
+    result["settings"].update(original=args.original, mosaic=args.mosaic, model="smollm2-135m-instruct",
+                              template=args.template)
+    print(to_markdown(result))
+    if args.json:
+        write_json(args.json, result)
+    return 0
+
+
 def _print_summary(s: dict) -> None:
     c, t = s["count"], s["tokens"]
     lines = [
@@ -94,7 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mosaic", description="Mosaic-IT research suite")
     sub = parser.add_subparsers(dest="command", required=True)
     _augment_parser(sub)
+    _cost_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "cost":
+        from .data.errors import DataError
+
+        try:
+            return _cost(args)
+        except (DataError, ValueError, FileNotFoundError, RuntimeError) as e:
+            print(f"mosaic cost: error: {e}", file=sys.stderr)
+            return 2
     if args.command == "augment":
         from .augment.engine import AugmentConfig
         from .augment.run import augment_file

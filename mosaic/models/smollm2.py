@@ -12,6 +12,9 @@ import shutil
 from pathlib import Path
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# Shape of the model (read from the converted checkpoint's config.json; 134,515,008 parameters).
+CONFIG = dict(num_hidden_layers=30, hidden_size=576, num_attention_heads=9, num_key_value_heads=3,
+              intermediate_size=1536, vocab_size=49152, tie_word_embeddings=True, max_position_embeddings=8192)
 NAME = "smollm2-135m-instruct"
 
 

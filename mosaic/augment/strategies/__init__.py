@@ -1,7 +1,7 @@
 """Strategy registry: a strategy is a pure function ``(items, rng, vocab) -> MosaicPlan``.
 
-Adding a strategy is one module with a ``@register("name")`` function plus one entry in
-:data:`MIXES` (or a config that names it). Mixes say with which probability each strategy is
+Adding a strategy is one module in this package with a ``@register("name")`` function (modules
+are imported automatically) plus one entry in :data:`MIXES` or a config that names it. Mixes say with which probability each strategy is
 drawn for a sample, as the released code's ``--version`` does.
 """
 from __future__ import annotations
@@ -105,4 +105,13 @@ def compose(mix: Mapping[str, float], items: Sequence[Item], rng: random.Random,
     return STRATEGIES[name](items, rng, vocab)
 
 
-from . import format as _format, maskout as _maskout, permute as _permute  # noqa: E402,F401  (registration)
+def _register_all() -> None:
+    """Import every module of this package, so that a new strategy module registers itself."""
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{mod.name}")
+
+
+_register_all()

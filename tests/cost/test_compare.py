@@ -40,5 +40,6 @@ def test_cost_command_end_to_end(tmp_path):
     assert "| static_pad |" in r.stdout and "Mosaic-IT / original" in r.stdout
     result = json.loads(table.read_text())
     assert {row["regime"] for row in result["rows"]} == {"static_pad", "dynamic", "packed"}
-    # same examples twice over in both variants: real tokens differ only by the added tags/meta-instructions
-    assert 1.0 < result["mosaic_over_original"]["packed"]["real_tokens"] < 1.3
+    # every example twice in both variants; a mosaic sample shares one system prompt/template (~36 tokens)
+    # among several examples, which outweighs its tags and meta-instructions, so it has fewer real tokens
+    assert 0.7 < result["mosaic_over_original"]["packed"]["real_tokens"] < 1.0

@@ -7,6 +7,7 @@ Every loader streams rows, validates each against its format and yields canonica
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -83,23 +84,19 @@ def _turns(items: object, path, row: int, key: str, role_key: str, text_key: str
     return tuple(turns)
 
 
-def sharegpt_conversation(obj: object, path, row: int, source: str) -> Conversation:
+def _conversation(obj: object, path, row: int, source: str, *, key: str, role_key: str, text_key: str,
+                  role_map: dict[str, str] | None) -> Conversation:
     if not isinstance(obj, dict):
         raise DataError(path, row, None, f"expected a JSON object, got {type(obj).__name__}")
-    if "conversations" not in obj:
-        raise DataError(path, row, "conversations", "missing")
-    return Conversation(_row_id(obj, f"{source}-{row}"),
-                        _turns(obj["conversations"], path, row, "conversations", "from", "value", SHAREGPT_ROLES),
+    if key not in obj:
+        raise DataError(path, row, key, "missing")
+    return Conversation(_row_id(obj, f"{source}-{row}"), _turns(obj[key], path, row, key, role_key, text_key, role_map),
                         source)
 
 
-def messages_conversation(obj: object, path, row: int, source: str) -> Conversation:
-    if not isinstance(obj, dict):
-        raise DataError(path, row, None, f"expected a JSON object, got {type(obj).__name__}")
-    if "messages" not in obj:
-        raise DataError(path, row, "messages", "missing")
-    return Conversation(_row_id(obj, f"{source}-{row}"),
-                        _turns(obj["messages"], path, row, "messages", "role", "content", None), source)
+sharegpt_conversation = partial(_conversation, key="conversations", role_key="from", text_key="value",
+                                role_map=SHAREGPT_ROLES)
+messages_conversation = partial(_conversation, key="messages", role_key="role", text_key="content", role_map=None)
 
 
 PARSERS: dict[str, Callable] = {"alpaca": alpaca_example, "sharegpt": sharegpt_conversation,

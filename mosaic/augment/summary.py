@@ -48,7 +48,10 @@ class AugmentSummary:
         counts_sorted = sorted(self.counts.elements())
         hist = Counter()
         for t in toks:
-            hist[max(b for b in TOKEN_BINS if b <= t)] += 1
+            i = max(j for j, b in enumerate(TOKEN_BINS) if b <= t)
+            hist[i] += 1
+        labels = {i: (f"{b}-{TOKEN_BINS[i + 1] - 1}" if i + 1 < len(TOKEN_BINS) else f">={b}")
+                  for i, b in enumerate(TOKEN_BINS)}
         return {
             "samples": n,
             "samples_per_pass": {str(k): v for k, v in sorted(self.per_pass.items())},
@@ -59,7 +62,7 @@ class AugmentSummary:
                       "histogram": {str(k): v for k, v in sorted(self.counts.items())}},
             "tokens": {"mean": (sum(toks) / n) if n else 0.0, "p50": percentile(toks, 0.5),
                        "p90": percentile(toks, 0.9), "max": toks[-1] if n else 0,
-                       "histogram": {f">={k}": v for k, v in sorted(hist.items())}},
+                       "histogram": {labels[k]: v for k, v in sorted(hist.items())}},
             "strategies": dict(sorted(self.strategies.items())),
             "rules": dict(sorted(self.rules.items())),
             "masked_responses": self.masked_responses,

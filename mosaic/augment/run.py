@@ -50,10 +50,16 @@ def concat(part: Path, fh) -> None:
 def _run_pass(builder: MosaicBuilder, e: int, part: Path, tick: Callable[[int], None]):
     builder.over_budget, builder.counter.stats = [], BudgetStats()
     summary = AugmentSummary()
+    lines: list[str] = []
     with open(part, "w", encoding="utf-8") as fh:
         for sample in builder.iter_pass(e, tick):
             summary.add(sample)
-            fh.write(json.dumps(sample, ensure_ascii=False) + "\n")
+            lines.append(json.dumps(sample, ensure_ascii=False))
+            if len(lines) >= 256:  # one write per block: per-call overhead of the text layer adds up
+                fh.write("\n".join(lines) + "\n")
+                lines.clear()
+        if lines:
+            fh.write("\n".join(lines) + "\n")
     return summary, builder.over_budget, builder.counter.stats
 
 

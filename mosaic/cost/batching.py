@@ -15,6 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
+from ..train.packing import next_fit
 from .flops import ModelShape
 
 REGIMES = ("static_pad", "dynamic", "packed")
@@ -40,15 +41,7 @@ class BatchPlan:
 def _rows(lengths: Sequence[int], regime: str, max_len: int) -> list[list[int]]:
     if regime in ("static_pad", "dynamic"):
         return [[l] for l in lengths]
-    rows: list[list[int]] = [[]]
-    used = 0
-    for l in lengths:
-        if used + l > max_len and rows[-1]:
-            rows.append([])
-            used = 0
-        rows[-1].append(l)
-        used += l
-    return [r for r in rows if r]
+    return [[lengths[i] for i in row] for row in next_fit(lengths, max_len)]
 
 
 def _micro_batches(rows: list[list[int]], batch_size: int, group_by_length: bool) -> list[list[list[int]]]:

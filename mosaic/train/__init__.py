@@ -1,0 +1,1 @@
+"""Training: tokenization with loss masks, batching regimes (collators), and (next) the training recipe."""

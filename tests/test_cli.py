@@ -38,3 +38,20 @@ def test_bad_input_exits_2_naming_file_row_field(tmp_path):
     r = subprocess.run(MOSAIC + ["augment", "--input", str(bad), "--output", str(out), "--quiet",
                                  "--on-error", "skip"], capture_output=True, text=True)
     assert r.returncode == 0 and "skipped: 1" in r.stderr
+
+
+def test_hub_input_offline_fails_with_download_instructions(tmp_path):
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1", "MOSAIC_DATA_CACHE": str(tmp_path / "cache")}
+    r = subprocess.run(MOSAIC + ["augment", "--input", "hub:wizardlm_70k", "--output", str(tmp_path / "o.jsonl"),
+                                 "--quiet"], capture_output=True, text=True, env=env)
+    assert r.returncode == 2
+    assert "hf download WizardLMTeam/WizardLM_evol_instruct_70k --repo-type dataset" in r.stderr
+
+
+def test_verifiable_input(tmp_path):
+    out = tmp_path / "v.jsonl"
+    r = subprocess.run(MOSAIC + ["augment", "--input", "verifiable:300", "--output", str(out), "--passes", "1",
+                                 "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "v.summary.json").read_text())
+    assert summary["rows_in"] == 300 and summary["rows_used"] == 300

@@ -1,0 +1,145 @@
+"""The training recipe, top to bottom: one process, plain PyTorch (DeepSpeed comes next).
+
+Per optimiser step, ``grad_accum`` micro-batches are run; the loss is the sum of token losses over
+all of them divided by the number of loss tokens in the step ("per-token" normalisation, so a
+micro-batch with more response tokens weighs more, exactly as one big batch would). A checkpoint
+holds the model, optimiser, scheduler and the position in the data; a resumed run continues with
+the same batches and reaches the same weights.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .batches import epoch_batches
+from .collate import packed_batch, pad_batch
+from .features import IGNORE, Encoded
+
+LOSS_NORMALISATION = "per_token_across_accumulation"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    regime: str = "dynamic"
+    max_len: int = 2048
+    batch_size: int = 4
+    grad_accum: int = 1
+    epochs: int = 1
+    lr: float = 2e-5
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.03
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    bf16: bool = False
+    max_steps: int | None = None  # stop early (smoke tests, cost probes)
+    save_every: int | None = None  # steps between checkpoints
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    history: list[dict] = field(default_factory=list)
+
+
+def _loss_sum(model, batch: dict, bf16: bool) -> tuple[torch.Tensor, int]:
+    """Sum of next-token losses over labelled positions, and how many there are."""
+    labels = batch["labels"]
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = model(**inputs).logits
+    target = labels[:, 1:]
+    n = int((target != IGNORE).sum())
+    loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), target.reshape(-1),
+                           ignore_index=IGNORE, reduction="sum")
+    return loss, n
+
+
+def accumulate(model, batches: Sequence[dict], bf16: bool = False) -> tuple[float, int]:
+    """Backward over the micro-batches of one step, each scaled by the step's total loss tokens.
+
+    Returns (mean loss per token, loss tokens). Gradients equal those of one batch holding all rows.
+    """
+    n_loss = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches)
+    total = 0.0
+    for b in batches:
+        loss_sum, _ = _loss_sum(model, b, bf16)
+        (loss_sum / n_loss).backward()
+        total += loss_sum.item()
+    return total / n_loss, n_loss
+
+
+def _collate(examples: Sequence[Encoded], rows: list[list[int]], cfg: TrainConfig, pad_id: int) -> dict:
+    if cfg.regime == "packed":
+        return packed_batch([[examples[i] for i in r] for r in rows], pad_id)
+    pad_to = cfg.max_len if cfg.regime == "static_pad" else None
+    return pad_batch([examples[r[0]] for r in rows], pad_id, pad_to=pad_to)
+
+
+def plan_steps(examples: Sequence[Encoded], cfg: TrainConfig) -> list[list[list[list[int]]]]:
+    """All optimiser steps of the run: step -> micro-batches -> rows -> example indices."""
+    lengths = [len(e) for e in examples]
+    micro = [mb for e in range(cfg.epochs) for mb in epoch_batches(
+        lengths, cfg.regime, batch_size=cfg.batch_size, max_len=cfg.max_len, seed=cfg.seed, epoch=e)]
+    steps = [micro[i:i + cfg.grad_accum] for i in range(0, len(micro), cfg.grad_accum)]
+    return steps[:cfg.max_steps] if cfg.max_steps else steps
+
+
+def _schedule(total: int, warmup_ratio: float) -> Callable[[int], float]:
+    warm = max(1, math.ceil(total * warmup_ratio))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, (total - step) / max(1, total - warm))
+    return factor
+
+
+def _save(path: Path, model, optimizer, scheduler, state: TrainState, cfg: TrainConfig) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "state": asdict(state), "config": asdict(cfg)}, tmp)
+    os.replace(tmp, path)
+
+
+def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, checkpoint: Path | None = None,
+          on_step: Callable[[dict], None] | None = None) -> TrainState:
+    torch.manual_seed(cfg.seed)
+    steps = plan_steps(examples, cfg)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(len(steps), cfg.warmup_ratio))
+    state = TrainState()
+    if checkpoint is not None and checkpoint.exists():
+        saved = torch.load(checkpoint, weights_only=False)
+        if saved["config"] != asdict(cfg):
+            raise ValueError(f"checkpoint {checkpoint} was written with another config; refusing to resume")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        state = TrainState(**saved["state"])
+    model.train()
+    for s in range(state.step, len(steps)):
+        t0 = time.perf_counter()
+        batches = [_collate(examples, rows, cfg, pad_id) for rows in steps[s]]
+        loss, n_loss = accumulate(model, batches, cfg.bf16)
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        real = sum(len(examples[i]) for rows in steps[s] for row in rows for i in row)
+        record = {"step": s + 1, "loss": loss, "loss_tokens": n_loss, "grad_norm": float(grad_norm),
+                  "lr": scheduler.get_last_lr()[0], "processed_tokens": sum(b["input_ids"].numel() for b in batches),
+                  "real_tokens": real, "seconds": time.perf_counter() - t0}
+        state.step = s + 1
+        state.history.append(record)
+        if on_step:
+            on_step(record)
+        if checkpoint is not None and cfg.save_every and state.step % cfg.save_every == 0:
+            _save(checkpoint, model, optimizer, scheduler, state, cfg)
+    return state

@@ -7,7 +7,7 @@ export MOSAIC_CACHE ?= $(CURDIR)/.cache/mosaic-it
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= true
 
-.PHONY: install test bench augment clean
+.PHONY: install test bench augment smoke clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: install
 
 augment: install
 	$(BIN)/mosaic augment --input bundled --output outputs/mosaic_bundled.jsonl
+
+smoke: install
+	$(BIN)/python experiments/run.py experiment=smoke hydra.run.dir=outputs/hydra/smoke
 
 clean:
 	rm -rf outputs .pytest_cache

@@ -68,7 +68,10 @@ class ModelShape:
 
     def attention_flops(self, length: int, causal: bool) -> int:
         """Forward score and value FLOPs of one sequence of ``length`` tokens, all layers."""
-        pairs = length * (length + 1) // 2 if causal else length * length
+        return self.attention_flops_for_pairs(length * (length + 1) // 2 if causal else length * length)
+
+    def attention_flops_for_pairs(self, pairs: int) -> int:
+        """Forward attention FLOPs for ``pairs`` query-key pairs, all layers."""
         return self.n_layers * 2 * 2 * pairs * self.n_heads * self.dh
 
     def train_flops(self, tokens: int, attention_pairs_flops: int) -> int:

@@ -132,10 +132,12 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        real = sum(len(examples[i]) for rows in steps[s] for row in rows for i in row)
+        lengths = [len(examples[i]) for rows in steps[s] for row in rows for i in row]
         record = {"step": s + 1, "loss": loss, "loss_tokens": n_loss, "grad_norm": float(grad_norm),
                   "lr": scheduler.get_last_lr()[0], "processed_tokens": sum(b["input_ids"].numel() for b in batches),
-                  "real_tokens": real, "seconds": time.perf_counter() - t0}
+                  "real_tokens": sum(lengths), "sequences": sum(len(rows) for rows in steps[s]),
+                  "examples": len(lengths), "causal_pairs": sum(n * (n + 1) // 2 for n in lengths),
+                  "seconds": time.perf_counter() - t0}
         state.step = s + 1
         state.history.append(record)
         if on_step:

@@ -1,0 +1,185 @@
+"""One run, from a resolved config: data -> (mosaic) samples -> tokens -> training -> checkpoint -> MLflow.
+
+Single process for now; DeepSpeed/torchrun workers (which will read the frozen config this writes)
+come next. Every check of the configuration happens before any data is read or model is built.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from .augment.engine import AugmentConfig
+from .cost.batching import REGIMES
+from .data.io import file_sha256, write_json, write_jsonl
+from .data.templates import TEMPLATES, get_template
+from .train.recipe import LOSS_NORMALISATION, TrainConfig
+
+MODEL_SOURCES = ("smollm2", "random_llama", "hub")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run; the message names the key."""
+
+
+def validate(cfg: dict) -> None:
+    model, aug, train, ds = cfg["model"], cfg["augmentation"], cfg["train"], cfg.get("deepspeed", {})
+    if model.get("source") not in MODEL_SOURCES:
+        raise ConfigError(f"model.source must be one of {MODEL_SOURCES}, got {model.get('source')!r}")
+    if model.get("template") not in TEMPLATES:
+        raise ConfigError(f"model.template must be one of {TEMPLATES}, got {model.get('template')!r}")
+    if train.get("regime") not in REGIMES:
+        raise ConfigError(f"train.regime must be one of {REGIMES}, got {train.get('regime')!r}")
+    if train.get("precision") not in ("auto", "bf16", "fp32"):
+        raise ConfigError(f"train.precision must be auto, bf16 or fp32, got {train.get('precision')!r}")
+    if aug.get("enabled") and aug["max_tokens"] > model["max_len"]:
+        raise ConfigError(f"augmentation.max_tokens={aug['max_tokens']} exceeds model.max_len={model['max_len']}: "
+                          "mosaic samples would not fit the training sequence")
+    if aug.get("enabled") and aug.get("online"):
+        raise ConfigError("augmentation.online=true is not supported by the runner yet; use online=false")
+    if ds.get("enabled"):
+        raise ConfigError("deepspeed=zero2/zero3 is not wired into the runner yet; use deepspeed=none")
+    if aug.get("enabled"):
+        try:
+            augment_config(cfg)
+        except ValueError as e:
+            raise ConfigError(f"augmentation: {e}") from None
+
+
+def augment_config(cfg: dict) -> AugmentConfig:
+    aug = cfg["augmentation"]
+    return AugmentConfig(strategy=aug["strategy"], wrap_mode=aug["wrap_mode"], max_count=aug["max_count"],
+                         max_tokens=aug["max_tokens"], passes=aug["passes"], seed=cfg["seed"],
+                         template=cfg["model"]["template"], vocabulary=aug.get("vocabulary", "train"))
+
+
+def bf16_supported() -> bool:
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def build_model(model_cfg: dict, vocab: int):
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+
+    if model_cfg["source"] == "random_llama":
+        torch.manual_seed(0)
+        return LlamaForCausalLM(LlamaConfig(vocab_size=vocab, max_position_embeddings=model_cfg["max_len"],
+                                            **model_cfg.get("config", {})))
+    if model_cfg["source"] == "smollm2":
+        from .models.smollm2 import model_dir
+        return AutoModelForCausalLM.from_pretrained(model_dir(), dtype=torch.float32)
+    return AutoModelForCausalLM.from_pretrained(model_cfg["id"], dtype=torch.float32)
+
+
+def prepare_data(cfg: dict, tok, run_dir: Path) -> tuple[Path, dict]:
+    """The exact training samples, as a JSONL in the run directory, and their statistics."""
+    from .augment.run import augment_file
+    from .data.sources import resolve_examples
+
+    data = run_dir / "data" / "train.jsonl"
+    if cfg["augmentation"]["enabled"]:
+        summary = augment_file(cfg["dataset"]["spec"], data, cfg["model"]["tokenizer"], augment_config(cfg),
+                               progress=False)
+        stats = {k: summary[k] for k in ("rows_in", "samples", "count", "tokens", "over_budget", "strategies")}
+    else:
+        rows = [{"id": e.id, "instruction": e.prompt, "input": "", "output": e.output, "source": e.source}
+                for e in resolve_examples(cfg["dataset"]["spec"])]
+        write_jsonl(data, rows)
+        stats = {"rows_in": len(rows), "samples": len(rows)}
+    return data, stats
+
+
+def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
+    """Execute one run; returns its record (also written to ``<run_dir>/record.json``)."""
+    from .cost.flops import ModelShape
+    from .cost.peak import measure_matmul_peak, mfu
+    from .models.tokenizer import load_tokenizer
+    from .train.features import encode
+    from .train.recipe import train
+
+    validate(cfg)
+    run_dir = (repo / cfg["runs_dir"] / cfg["study"] / cfg["run_name"]).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    from .tracking import redact
+
+    write_json(run_dir / "config.json", redact(cfg))  # secrets belong in the environment, not in run records
+    phases: dict[str, float] = {}
+    t = time.perf_counter()
+    tok = load_tokenizer(cfg["model"]["tokenizer"])
+    data, data_stats = prepare_data(cfg, tok, run_dir)
+    data_hash = file_sha256(data)
+    template = get_template(cfg["model"]["template"])
+    samples = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines()]
+    encoded = [encode(tok, template, s["instruction"], s["output"], cfg["model"]["max_len"]) for s in samples]
+    phases["data_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    model = build_model(cfg["model"], len(tok))
+    tc = cfg["train"]
+    bf16 = tc["precision"] == "bf16" or (tc["precision"] == "auto" and bf16_supported())
+    train_cfg = TrainConfig(regime=tc["regime"], max_len=cfg["model"]["max_len"], batch_size=tc["batch_size"],
+                            grad_accum=tc["grad_accum"], epochs=tc["epochs"], lr=tc["lr"],
+                            weight_decay=tc["weight_decay"], warmup_ratio=tc["warmup_ratio"],
+                            max_grad_norm=tc["max_grad_norm"], seed=cfg["seed"], bf16=bf16,
+                            max_steps=tc["max_steps"], save_every=tc["save_every"])
+    phases["model_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    state = train(model, encoded, train_cfg, tok.pad_token_id, checkpoint=run_dir / "train_state.pt")
+    phases["train_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    model.save_pretrained(run_dir / "checkpoint")
+    tok.save_pretrained(run_dir / "checkpoint")
+    phases["save_s"] = time.perf_counter() - t
+
+    hist = state.history
+    train_seconds = sum(h["seconds"] for h in hist)  # summed over steps, so a resumed run counts all of them
+    shape = ModelShape.from_config(model.config)
+    real = sum(h["real_tokens"] for h in hist)
+    processed = sum(h["processed_tokens"] for h in hist)
+    peak = measure_matmul_peak(torch.bfloat16 if bf16 else torch.float32)
+    useful = shape.train_flops(real, shape.attention_flops_for_pairs(sum(h["causal_pairs"] for h in hist)))
+    cost = {"sequences": sum(h["sequences"] for h in hist), "examples": sum(h["examples"] for h in hist),
+            "optimizer_steps": state.step,
+            "real_tokens": real, "processed_tokens": processed,
+            "loss_tokens": sum(h["loss_tokens"] for h in hist),
+            "padding_fraction": 1 - real / processed if processed else 0.0,
+            "train_seconds": train_seconds, "real_tokens_per_s": real / train_seconds,
+            "processed_tokens_per_s": processed / train_seconds, "train_flops_useful": useful,
+            "peak_flops_per_device": peak, "mfu": mfu(useful, train_seconds, 1, peak),
+            "device_hours": train_seconds * 1 / 3600}  # x devices (1 process here)
+    record = {"run_dir": str(run_dir), "data_hash": data_hash, "data": data_stats, "cost": cost, "phases": phases,
+              "final_loss": hist[-1]["loss"] if hist else None, "loss_normalisation": LOSS_NORMALISATION,
+              "precision": "bf16" if bf16 else "fp32"}
+    write_json(run_dir / "record.json", record)
+    if tracking:
+        log_to_mlflow(cfg, record, hist, repo, run_dir)
+    return record
+
+
+def log_to_mlflow(cfg: dict, record: dict, history: list[dict], repo: Path, run_dir: Path) -> str:
+    import mlflow
+
+    from .tracking import config_hash, flatten, git_commit, redact, tracking_uri
+
+    safe = redact(cfg)
+    mlflow.set_tracking_uri(tracking_uri(cfg.get("tracking", {}).get("uri"), repo))
+    mlflow.set_experiment(cfg["study"])
+    with mlflow.start_run(run_name=cfg["run_name"], nested=mlflow.active_run() is not None) as active:
+        mlflow.log_params(flatten(safe))
+        mlflow.set_tags({"git_commit": git_commit(repo), "config_hash": config_hash(safe),
+                         "data_hash": record["data_hash"], "model_id": cfg["model"]["name"],
+                         "template_id": cfg["model"]["template"], "loss_normalisation": record["loss_normalisation"]})
+        for h in history:
+            mlflow.log_metrics({"train/loss": h["loss"], "train/lr": h["lr"], "train/grad_norm": h["grad_norm"]},
+                               step=h["step"])
+        mlflow.log_metrics({f"cost/{k}": float(v) for k, v in record["cost"].items()})
+        mlflow.log_dict(safe, "config.json")
+        mlflow.log_dict(record["data"], "data_stats.json")
+        return active.info.run_id

@@ -1,0 +1,35 @@
+"""Started by torchrun from test_distributed.py: trains the tiny model under ZeRO and prints the loss curve."""
+import json
+import sys
+
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from mosaic.data.sources import resolve_examples
+from mosaic.data.templates import get_template
+from mosaic.models.tokenizer import load_tokenizer
+from mosaic.train.distributed import train_deepspeed
+from mosaic.train.features import encode
+from mosaic.train.recipe import TrainConfig
+
+CFG = dict(batch_size=2, grad_accum=2, lr=1e-2, warmup_ratio=0.0, epochs=1)
+
+
+def setup():
+    tok = load_tokenizer("smollm2")
+    tpl = get_template("vicuna_v1.1")
+    examples = [encode(tok, tpl, e.prompt, e.output) for e in list(resolve_examples("bundled"))[:16]]
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                         max_position_embeddings=2048))
+    return tok, examples, model
+
+
+if __name__ == "__main__":
+    tok, examples, model = setup()
+    state = train_deepspeed(model, examples, TrainConfig(**CFG), tok.pad_token_id, stage=int(sys.argv[1]))
+    if torch.distributed.get_rank() == 0:
+        print("LOSSES " + json.dumps([h["loss"] for h in state.history]))
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()

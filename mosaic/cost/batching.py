@@ -15,11 +15,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
-from ..train.packing import next_fit
+from ..train.packing import length_grouped, next_fit
 from .flops import ModelShape
 
 REGIMES = ("static_pad", "dynamic", "packed")
-MEGABATCH = 50
 
 
 @dataclass(frozen=True)
@@ -46,11 +45,7 @@ def _rows(lengths: Sequence[int], regime: str, max_len: int) -> list[list[int]]:
 
 def _micro_batches(rows: list[list[int]], batch_size: int, group_by_length: bool) -> list[list[list[int]]]:
     if group_by_length:
-        mega = batch_size * MEGABATCH
-        ordered = []
-        for i in range(0, len(rows), mega):
-            ordered += sorted(rows[i:i + mega], key=sum, reverse=True)
-        rows = ordered
+        rows = length_grouped(rows, batch_size, sum)
     return [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
 
 

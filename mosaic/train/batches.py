@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
-from ..cost.batching import MEGABATCH, REGIMES
-from .packing import next_fit
+from ..cost.batching import REGIMES
+from .packing import length_grouped, next_fit
 
 
 def epoch_batches(lengths: Sequence[int], regime: str, *, batch_size: int, max_len: int, seed: int, epoch: int,
@@ -25,7 +25,5 @@ def epoch_batches(lengths: Sequence[int], regime: str, *, batch_size: int, max_l
     else:
         rows = [[i] for i in order]
     if regime == "dynamic" and group_by_length:
-        mega = batch_size * MEGABATCH
-        rows = [r for k in range(0, len(rows), mega)
-                for r in sorted(rows[k:k + mega], key=lambda r: sum(lengths[i] for i in r), reverse=True)]
+        rows = length_grouped(rows, batch_size, lambda r: sum(lengths[i] for i in r))
     return [rows[k:k + batch_size] for k in range(0, len(rows), batch_size)]

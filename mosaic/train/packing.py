@@ -1,7 +1,10 @@
 """Grouping examples into rows: next-fit packing in the given order (shared by training and cost accounting)."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
+
+T = TypeVar("T")
+MEGABATCH = 50  # micro-batches per sorting window, as in Transformers' length-grouped sampler
 
 
 def next_fit(lengths: Sequence[int], max_len: int) -> list[list[int]]:
@@ -17,3 +20,9 @@ def next_fit(lengths: Sequence[int], max_len: int) -> list[list[int]]:
         rows[-1].append(i)
         used += n
     return rows
+
+
+def length_grouped(rows: Sequence[T], batch_size: int, length: Callable[[T], int]) -> list[T]:
+    """Rows sorted longest-first inside windows of ``MEGABATCH`` micro-batches (less padding, still shuffled)."""
+    window = batch_size * MEGABATCH
+    return [r for k in range(0, len(rows), window) for r in sorted(rows[k:k + window], key=length, reverse=True)]

@@ -40,7 +40,10 @@ def validate(cfg: dict) -> None:
     if aug.get("enabled") and aug.get("online"):
         raise ConfigError("augmentation.online=true is not supported by the runner yet; use online=false")
     if ds.get("enabled"):
-        raise ConfigError("deepspeed=zero2/zero3 is not wired into the runner yet; use deepspeed=none")
+        if ds.get("stage") not in (2, 3):
+            raise ConfigError(f"deepspeed.stage must be 2 or 3, got {ds.get('stage')!r}")
+        if not isinstance(ds.get("nproc"), int) or ds["nproc"] < 1:
+            raise ConfigError(f"deepspeed.nproc must be a positive integer, got {ds.get('nproc')!r}")
     if aug.get("enabled"):
         try:
             augment_config(cfg)
@@ -53,6 +56,36 @@ def augment_config(cfg: dict) -> AugmentConfig:
     return AugmentConfig(strategy=aug["strategy"], wrap_mode=aug["wrap_mode"], max_count=aug["max_count"],
                          max_tokens=aug["max_tokens"], passes=aug["passes"], seed=cfg["seed"],
                          template=cfg["model"]["template"], vocabulary=aug.get("vocabulary", "train"))
+
+
+def train_config(cfg: dict) -> TrainConfig:
+    tc = cfg["train"]
+    bf16 = tc["precision"] == "bf16" or (tc["precision"] == "auto" and bf16_supported())
+    return TrainConfig(regime=tc["regime"], max_len=cfg["model"]["max_len"], batch_size=tc["batch_size"],
+                       grad_accum=tc["grad_accum"], epochs=tc["epochs"], lr=tc["lr"], weight_decay=tc["weight_decay"],
+                       warmup_ratio=tc["warmup_ratio"], max_grad_norm=tc["max_grad_norm"], seed=cfg["seed"], bf16=bf16,
+                       max_steps=tc["max_steps"], save_every=tc["save_every"])
+
+
+def launch_deepspeed(cfg: dict, run_dir: Path) -> tuple[list[dict], int]:
+    """Start one process per device with torchrun; they read the frozen config in ``run_dir``."""
+    import os
+    import subprocess
+    import sys
+
+    nproc = cfg["deepspeed"]["nproc"]
+    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // nproc))}
+    if not torch.cuda.is_available():
+        env["DS_ACCELERATOR"] = "cpu"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
+           "-m", "mosaic.train.worker", str(run_dir)]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    (run_dir / "workers.log").write_text(r.stdout + r.stderr)
+    if r.returncode != 0:
+        raise RuntimeError(f"DeepSpeed workers failed (exit {r.returncode}); log: {run_dir / 'workers.log'}\n"
+                           + r.stderr[-2000:])
+    done = json.loads((run_dir / "history.json").read_text())
+    return done["history"], done["world_size"]
 
 
 def bf16_supported() -> bool:
@@ -121,39 +154,42 @@ def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
     phases["data_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    model = build_model(cfg["model"], len(tok))
-    tc = cfg["train"]
-    bf16 = tc["precision"] == "bf16" or (tc["precision"] == "auto" and bf16_supported())
-    train_cfg = TrainConfig(regime=tc["regime"], max_len=cfg["model"]["max_len"], batch_size=tc["batch_size"],
-                            grad_accum=tc["grad_accum"], epochs=tc["epochs"], lr=tc["lr"],
-                            weight_decay=tc["weight_decay"], warmup_ratio=tc["warmup_ratio"],
-                            max_grad_norm=tc["max_grad_norm"], seed=cfg["seed"], bf16=bf16,
-                            max_steps=tc["max_steps"], save_every=tc["save_every"])
-    phases["model_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    state = train(model, encoded, train_cfg, tok.pad_token_id, checkpoint=run_dir / "train_state.pt")
-    phases["train_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    model.save_pretrained(run_dir / "checkpoint")
-    tok.save_pretrained(run_dir / "checkpoint")
-    phases["save_s"] = time.perf_counter() - t
+    train_cfg = train_config(cfg)
+    bf16 = train_cfg.bf16
+    devices = 1
+    if cfg["deepspeed"].get("enabled"):
+        hist, devices = launch_deepspeed(cfg, run_dir)  # workers train and save the checkpoint
+        phases["train_s"] = time.perf_counter() - t
+        from transformers import AutoConfig
+        model_config = AutoConfig.from_pretrained(run_dir / "checkpoint")
+    else:
+        model = build_model(cfg["model"], len(tok))
+        phases["model_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        state = train(model, encoded, train_cfg, tok.pad_token_id, checkpoint=run_dir / "train_state.pt")
+        hist = state.history
+        phases["train_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        model.save_pretrained(run_dir / "checkpoint")
+        tok.save_pretrained(run_dir / "checkpoint")
+        phases["save_s"] = time.perf_counter() - t
+        model_config = model.config
 
-    hist = state.history
     train_seconds = sum(h["seconds"] for h in hist)  # summed over steps, so a resumed run counts all of them
-    shape = ModelShape.from_config(model.config)
+    shape = ModelShape.from_config(model_config)
     real = sum(h["real_tokens"] for h in hist)
     processed = sum(h["processed_tokens"] for h in hist)
     peak = measure_matmul_peak(torch.bfloat16 if bf16 else torch.float32)
     useful = shape.train_flops(real, shape.attention_flops_for_pairs(sum(h["causal_pairs"] for h in hist)))
     cost = {"sequences": sum(h["sequences"] for h in hist), "examples": sum(h["examples"] for h in hist),
-            "optimizer_steps": state.step,
+            "optimizer_steps": len(hist), "devices": devices,
             "real_tokens": real, "processed_tokens": processed,
             "loss_tokens": sum(h["loss_tokens"] for h in hist),
             "padding_fraction": 1 - real / processed if processed else 0.0,
             "train_seconds": train_seconds, "real_tokens_per_s": real / train_seconds,
             "processed_tokens_per_s": processed / train_seconds, "train_flops_useful": useful,
-            "peak_flops_per_device": peak, "mfu": mfu(useful, train_seconds, 1, peak),
-            "device_hours": train_seconds * 1 / 3600}  # x devices (1 process here)
+            "peak_flops_per_device": peak, "mfu": mfu(useful, train_seconds, devices, peak),
+            "device_hours": train_seconds * devices / 3600}
     record = {"run_dir": str(run_dir), "data_hash": data_hash, "data": data_stats, "cost": cost, "phases": phases,
               "final_loss": hist[-1]["loss"] if hist else None, "loss_normalisation": LOSS_NORMALISATION,
               "precision": "bf16" if bf16 else "fp32"}

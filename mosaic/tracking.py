@@ -13,7 +13,10 @@ import re
 import subprocess
 from pathlib import Path
 
-SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|authorization|credential)", re.I)
+# The last word of a key name (split on _ - .): "hf_token" and "api_key" match; "tokenizer", "max_tokens"
+# and "api_key_env" (the *name* of an environment variable) do not.
+SECRET_KEY = re.compile(r"(^|[_\-.])(api[_\-]?key|key|token|secret|password|passwd|credentials?|authorization)$",
+                        re.I)
 REDACTED = "***"
 
 

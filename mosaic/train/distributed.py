@@ -12,6 +12,7 @@ binds cores with numactl). The same code runs on GPUs with the nccl backend.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 from typing import Sequence
 
@@ -33,7 +34,9 @@ def deepspeed_config(cfg: TrainConfig, stage: int, world: int, micro_per_rank: i
             "bf16": {"enabled": cfg.bf16}, "zero_optimization": zero}
 
 
-def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, stage: int) -> TrainState:
+def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, stage: int,
+                    offload_optimizer: bool = False, offload_params: bool = False) -> tuple[TrainState, object]:
+    """Train; returns the state (history identical on every rank) and the DeepSpeed engine."""
     import deepspeed
 
     os.environ.setdefault("DS_ACCELERATOR", "cpu" if not torch.cuda.is_available() else "cuda")
@@ -46,11 +49,13 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(len(steps), cfg.warmup_ratio))
     engine, _, _, scheduler = deepspeed.initialize(model=model, optimizer=optimizer, lr_scheduler=scheduler,
-                                                   config=deepspeed_config(cfg, stage, world, per_rank))
+                                                   config=deepspeed_config(cfg, stage, world, per_rank,
+                                                                           offload_optimizer, offload_params))
     state = TrainState()
     for s, step in enumerate(steps):
         if len(step) != micro_per_step:
             break  # a ragged last step cannot be dealt evenly; dropped (reported by the step count)
+        t0 = time.perf_counter()
         batches = [_collate(examples, rows, cfg, pad_id) for rows in step]
         n_loss = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches)
         total = torch.zeros(())
@@ -61,7 +66,24 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
             total += loss_sum.detach().float()
         torch.distributed.all_reduce(total)
         state.step = s + 1
+        lengths = [len(examples[i]) for rows in step for row in rows for i in row]
         state.history.append({"step": s + 1, "loss": total.item() / n_loss, "loss_tokens": n_loss,
                               "grad_norm": float(engine.get_global_grad_norm() or 0.0),
-                              "lr": scheduler.get_last_lr()[0]})
-    return state
+                              "lr": scheduler.get_last_lr()[0],
+                              "processed_tokens": sum(b["input_ids"].numel() for b in batches),
+                              "real_tokens": sum(lengths), "sequences": sum(len(rows) for rows in step),
+                              "examples": len(lengths), "causal_pairs": sum(n * (n + 1) // 2 for n in lengths),
+                              "seconds": time.perf_counter() - t0})
+    return state, engine
+
+
+def save_hf(engine, model, tok, directory) -> None:
+    """A plain Transformers checkpoint on rank 0 (ZeRO-3 parameters are gathered first)."""
+    import deepspeed
+
+    rank = torch.distributed.get_rank()
+    with deepspeed.zero.GatheredParameters(list(model.parameters()), modifier_rank=None):
+        if rank == 0:
+            model.save_pretrained(directory)
+            tok.save_pretrained(directory)
+    torch.distributed.barrier()

@@ -28,7 +28,7 @@ def setup():
 
 if __name__ == "__main__":
     tok, examples, model = setup()
-    state = train_deepspeed(model, examples, TrainConfig(**CFG), tok.pad_token_id, stage=int(sys.argv[1]))
+    state, _ = train_deepspeed(model, examples, TrainConfig(**CFG), tok.pad_token_id, stage=int(sys.argv[1]))
     if torch.distributed.get_rank() == 0:
         print("LOSSES " + json.dumps([h["loss"] for h in state.history]))
     torch.distributed.barrier()

@@ -1,0 +1,42 @@
+"""A DeepSpeed training process: ``torchrun ... -m mosaic.train.worker RUN_DIR``.
+
+Reads only what the runner froze into the run directory (``config.json``, ``data/train.jsonl``),
+never Hydra's command line; rank 0 writes ``history.json`` and the checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+
+def main(run_dir: str) -> None:
+    from ..data.io import write_json
+    from ..data.templates import get_template
+    from ..models.tokenizer import load_tokenizer
+    from ..runner import build_model, train_config
+    from .distributed import save_hf, train_deepspeed
+    from .features import encode
+
+    run = Path(run_dir)
+    cfg = json.loads((run / "config.json").read_text())
+    tok = load_tokenizer(cfg["model"]["tokenizer"])
+    template = get_template(cfg["model"]["template"])
+    samples = [json.loads(l) for l in (run / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    encoded = [encode(tok, template, s["instruction"], s["output"], cfg["model"]["max_len"]) for s in samples]
+    model = build_model(cfg["model"], len(tok))
+    ds = cfg["deepspeed"]
+    state, engine = train_deepspeed(model, encoded, train_config(cfg), tok.pad_token_id, stage=ds["stage"],
+                                    offload_optimizer=ds["offload_optimizer"], offload_params=ds["offload_params"])
+    save_hf(engine, model, tok, run / "checkpoint")
+    if torch.distributed.get_rank() == 0:
+        write_json(run / "history.json", {"steps": state.step, "history": state.history,
+                                          "world_size": torch.distributed.get_world_size()})
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

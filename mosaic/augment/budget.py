@@ -54,7 +54,7 @@ class TokenCounter:
         x, y = "x", "y"
         self.overhead = max(0, self.template.count(self.tokenizer, x, y) - self._count(x) - self._count(y))
         with_specials = len(self._backend.encode(x, add_special_tokens=True).ids)
-        self._prompt_specials = (with_specials - self._count(x)) if self.template.prompt_special_tokens else 0
+        self.prompt_specials = (with_specials - self._count(x)) if self.template.prompt_special_tokens else 0
 
     def _count(self, text: str) -> int:
         return len(self._backend.encode(text, add_special_tokens=False).ids)
@@ -86,7 +86,7 @@ class TokenCounter:
     def exact(self, instruction: str, output: str) -> int:
         """Same count as ``template.count`` (tested), without the Python tokenizer wrapper's overhead."""
         prompt, response = self.template.render(self.tokenizer, instruction, output)
-        return self._prompt_specials + sum(self.count_batch([prompt, response]))
+        return self.prompt_specials + sum(self.count_batch([prompt, response]))
 
     def fits(self, plan: MosaicPlan, items: Sequence[Item], budget: int) -> tuple[bool, int]:
         """Whether the rendered sample fits ``budget`` tokens, and an upper bound of its length.

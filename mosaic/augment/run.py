@@ -22,7 +22,7 @@ from ..data.sources import resolve_examples
 from ..data.templates import get_template
 from ..models.tokenizer import load_tokenizer, tokenizer_id
 from .budget import BudgetStats, TokenCounter
-from .engine import TRANSFORM_VERSION, AugmentConfig, MosaicBuilder, OverBudget, RowStore, scratch_dir
+from .engine import TRANSFORM_VERSION, AugmentConfig, MosaicBuilder, RowStore, scratch_dir
 from .summary import AugmentSummary
 
 PARALLEL_MIN_ROW_PASSES = 20_000  # below this, forking costs more than it saves
@@ -169,4 +169,4 @@ def augment_file(input_spec: str, output: str | Path, tokenizer: str, config: Au
     return result
 
 
-__all__ = ["augment_file", "side_path", "OverBudget"]
+__all__ = ["augment_file", "side_path"]

@@ -25,7 +25,7 @@ def template_lengths(pairs: Iterable[tuple[str, str]], counter, batch: int = 102
     def flush():
         p = counter.count_batch(prompts)
         r = counter.count_batch(responses)
-        out.extend(counter._prompt_specials + a + b for a, b in zip(p, r))
+        out.extend(counter.prompt_specials + a + b for a, b in zip(p, r))
         prompts.clear()
         responses.clear()
 

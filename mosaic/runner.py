@@ -111,7 +111,7 @@ def build_model(model_cfg: dict, vocab: int):
     return AutoModelForCausalLM.from_pretrained(model_cfg["id"], dtype=torch.float32)
 
 
-def prepare_data(cfg: dict, tok, run_dir: Path) -> tuple[Path, dict]:
+def prepare_data(cfg: dict, run_dir: Path) -> tuple[Path, dict]:
     """The exact training samples, as a JSONL in the run directory, and their statistics."""
     from .augment.run import augment_file
     from .data.sources import resolve_examples
@@ -146,10 +146,12 @@ def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
     phases: dict[str, float] = {}
     t = time.perf_counter()
     tok = load_tokenizer(cfg["model"]["tokenizer"])
-    data, data_stats = prepare_data(cfg, tok, run_dir)
+    data, data_stats = prepare_data(cfg, run_dir)
     data_hash = file_sha256(data)
     template = get_template(cfg["model"]["template"])
     samples = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines()]
+    # Encoded here even when DeepSpeed workers encode again: a sample longer than max_len fails now,
+    # before any worker starts.
     encoded = [encode(tok, template, s["instruction"], s["output"], cfg["model"]["max_len"]) for s in samples]
     phases["data_s"] = time.perf_counter() - t
 

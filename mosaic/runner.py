@@ -1,7 +1,7 @@
 """One run, from a resolved config: data -> (mosaic) samples -> tokens -> training -> checkpoint -> MLflow.
 
-Single process for now; DeepSpeed/torchrun workers (which will read the frozen config this writes)
-come next. Every check of the configuration happens before any data is read or model is built.
+Single process, or DeepSpeed workers started with torchrun that read the config this freezes into the
+run directory. Every check of the configuration happens before any data is read or model is built.
 """
 from __future__ import annotations
 

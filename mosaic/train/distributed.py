@@ -18,8 +18,8 @@ from typing import Sequence
 
 import torch
 
-from .features import IGNORE, Encoded
-from .recipe import TrainConfig, TrainState, _collate, _loss_sum, _schedule, plan_steps
+from .features import Encoded
+from .recipe import TrainConfig, TrainState, _collate, _loss_sum, _schedule, loss_tokens, plan_steps, step_record
 
 
 def deepspeed_config(cfg: TrainConfig, stage: int, world: int, micro_per_rank: int,
@@ -57,23 +57,18 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
             break  # a ragged last step cannot be dealt evenly; dropped (reported by the step count)
         t0 = time.perf_counter()
         batches = [_collate(examples, rows, cfg, pad_id) for rows in step]
-        n_loss = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches)
+        n_loss = loss_tokens(batches)
         total = torch.zeros(())
         for b in batches[rank::world]:
-            loss_sum, _ = _loss_sum(engine, b, cfg.bf16)
+            loss_sum = _loss_sum(engine, b, cfg.bf16)
             engine.backward(loss_sum * world / n_loss, scale_wrt_gas=False)
             engine.step()
             total += loss_sum.detach().float()
         torch.distributed.all_reduce(total)
         state.step = s + 1
-        lengths = [len(examples[i]) for rows in step for row in rows for i in row]
-        state.history.append({"step": s + 1, "loss": total.item() / n_loss, "loss_tokens": n_loss,
-                              "grad_norm": float(engine.get_global_grad_norm() or 0.0),
-                              "lr": scheduler.get_last_lr()[0],
-                              "processed_tokens": sum(b["input_ids"].numel() for b in batches),
-                              "real_tokens": sum(lengths), "sequences": sum(len(rows) for rows in step),
-                              "examples": len(lengths), "causal_pairs": sum(n * (n + 1) // 2 for n in lengths),
-                              "seconds": time.perf_counter() - t0})
+        state.history.append(step_record(s + 1, total.item() / n_loss, n_loss,
+                                         float(engine.get_global_grad_norm() or 0.0), scheduler.get_last_lr()[0],
+                                         step, batches, examples, time.perf_counter() - t0))
     return state, engine
 
 

@@ -1,4 +1,5 @@
-"""The training recipe, top to bottom: one process, plain PyTorch (DeepSpeed comes next).
+"""The training recipe, top to bottom: one process, plain PyTorch (``distributed.py`` runs the same
+steps under DeepSpeed).
 
 Per optimiser step, ``grad_accum`` micro-batches are run; the loss is the sum of token losses over
 all of them divided by the number of loss tokens in the step ("per-token" normalisation, so a
@@ -48,17 +49,28 @@ class TrainState:
     history: list[dict] = field(default_factory=list)
 
 
-def _loss_sum(model, batch: dict, bf16: bool) -> tuple[torch.Tensor, int]:
-    """Sum of next-token losses over labelled positions, and how many there are."""
-    labels = batch["labels"]
+def _loss_sum(model, batch: dict, bf16: bool) -> torch.Tensor:
+    """Sum of next-token losses over labelled positions."""
     inputs = {k: v for k, v in batch.items() if k != "labels"}
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         logits = model(**inputs).logits
-    target = labels[:, 1:]
-    n = int((target != IGNORE).sum())
-    loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), target.reshape(-1),
+    return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), batch["labels"][:, 1:].reshape(-1),
                            ignore_index=IGNORE, reduction="sum")
-    return loss, n
+
+
+def loss_tokens(batches: Sequence[dict]) -> int:
+    """Positions whose next token is a target, over all micro-batches of a step."""
+    return sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches)
+
+
+def step_record(step: int, loss: float, n_loss: int, grad_norm: float, lr: float, rows_of_step, batches,
+                examples: Sequence[Encoded], seconds: float) -> dict:
+    """What one optimiser step did: the loss curve point and the token/sequence counts costs are built from."""
+    lengths = [len(examples[i]) for rows in rows_of_step for row in rows for i in row]
+    return {"step": step, "loss": loss, "loss_tokens": n_loss, "grad_norm": grad_norm, "lr": lr,
+            "processed_tokens": sum(b["input_ids"].numel() for b in batches), "real_tokens": sum(lengths),
+            "sequences": sum(len(rows) for rows in rows_of_step), "examples": len(lengths),
+            "causal_pairs": sum(n * (n + 1) // 2 for n in lengths), "seconds": seconds}
 
 
 def accumulate(model, batches: Sequence[dict], bf16: bool = False) -> tuple[float, int]:
@@ -66,10 +78,10 @@ def accumulate(model, batches: Sequence[dict], bf16: bool = False) -> tuple[floa
 
     Returns (mean loss per token, loss tokens). Gradients equal those of one batch holding all rows.
     """
-    n_loss = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches)
+    n_loss = loss_tokens(batches)
     total = 0.0
     for b in batches:
-        loss_sum, _ = _loss_sum(model, b, bf16)
+        loss_sum = _loss_sum(model, b, bf16)
         (loss_sum / n_loss).backward()
         total += loss_sum.item()
     return total / n_loss, n_loss
@@ -132,12 +144,8 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        lengths = [len(examples[i]) for rows in steps[s] for row in rows for i in row]
-        record = {"step": s + 1, "loss": loss, "loss_tokens": n_loss, "grad_norm": float(grad_norm),
-                  "lr": scheduler.get_last_lr()[0], "processed_tokens": sum(b["input_ids"].numel() for b in batches),
-                  "real_tokens": sum(lengths), "sequences": sum(len(rows) for rows in steps[s]),
-                  "examples": len(lengths), "causal_pairs": sum(n * (n + 1) // 2 for n in lengths),
-                  "seconds": time.perf_counter() - t0}
+        record = step_record(s + 1, loss, n_loss, float(grad_norm), scheduler.get_last_lr()[0], steps[s], batches,
+                             examples, time.perf_counter() - t0)
         state.step = s + 1
         state.history.append(record)
         if on_step:

@@ -37,8 +37,12 @@ def validate(cfg: dict) -> None:
     if aug.get("enabled") and aug["max_tokens"] > model["max_len"]:
         raise ConfigError(f"augmentation.max_tokens={aug['max_tokens']} exceeds model.max_len={model['max_len']}: "
                           "mosaic samples would not fit the training sequence")
-    if aug.get("enabled") and aug.get("online"):
-        raise ConfigError("augmentation.online=true is not supported by the runner yet; use online=false")
+    if aug.get("enabled") and aug.get("online") and train.get("epochs") != aug.get("passes"):
+        raise ConfigError(f"augmentation.online=true trains epoch e on pass e: train.epochs={train.get('epochs')} "
+                          f"must equal augmentation.passes={aug.get('passes')}")
+    if cfg.get("compute_match") and aug.get("enabled"):
+        raise ConfigError("compute_match matches ORIGINAL instruction tuning to a Mosaic-IT run: "
+                          "it needs augmentation=none")
     if ds.get("enabled"):
         if ds.get("stage") not in (2, 3):
             raise ConfigError(f"deepspeed.stage must be 2 or 3, got {ds.get('stage')!r}")
@@ -88,6 +92,18 @@ def launch_deepspeed(cfg: dict, run_dir: Path) -> tuple[list[dict], int]:
     return done["history"], done["world_size"]
 
 
+def epoch_groups(cfg: dict, samples: list[dict]) -> list[list[int]] | None:
+    """Online Mosaic-IT: the samples of pass e form epoch e (re-mosaicked every epoch). Offline: None,
+    every epoch sees the whole file (the passes, shuffled together)."""
+    aug = cfg["augmentation"]
+    if not (aug.get("enabled") and aug.get("online")):
+        return None
+    groups: list[list[int]] = [[] for _ in range(aug["passes"])]
+    for i, s in enumerate(samples):
+        groups[s["provenance"]["pass"]].append(i)
+    return groups
+
+
 def bf16_supported() -> bool:
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
@@ -111,22 +127,61 @@ def build_model(model_cfg: dict, vocab: int):
     return AutoModelForCausalLM.from_pretrained(model_cfg["id"], dtype=torch.float32)
 
 
-def prepare_data(cfg: dict, run_dir: Path) -> tuple[Path, dict]:
+def data_spec(cfg: dict) -> str:
+    limit = cfg["dataset"].get("limit")
+    return f"{cfg['dataset']['spec']}@{limit}" if limit else cfg["dataset"]["spec"]
+
+
+def prepare_data(cfg: dict, run_dir: Path, name: str = "train") -> tuple[Path, dict]:
     """The exact training samples, as a JSONL in the run directory, and their statistics."""
     from .augment.run import augment_file
     from .data.sources import resolve_examples
 
-    data = run_dir / "data" / "train.jsonl"
+    data = run_dir / "data" / f"{name}.jsonl"
     if cfg["augmentation"]["enabled"]:
-        summary = augment_file(cfg["dataset"]["spec"], data, cfg["model"]["tokenizer"], augment_config(cfg),
-                               progress=False)
+        summary = augment_file(data_spec(cfg), data, cfg["model"]["tokenizer"], augment_config(cfg), progress=False)
         stats = {k: summary[k] for k in ("rows_in", "samples", "count", "tokens", "over_budget", "strategies")}
     else:
         rows = [{"id": e.id, "instruction": e.prompt, "input": "", "output": e.output, "source": e.source}
-                for e in resolve_examples(cfg["dataset"]["spec"])]
+                for e in resolve_examples(data_spec(cfg))]
         write_jsonl(data, rows)
         stats = {"rows_in": len(rows), "samples": len(rows)}
     return data, stats
+
+
+def compute_match(cfg: dict, run_dir: Path, lengths: list[int]) -> dict | None:
+    """Compute-matched original IT: as many real training tokens as the Mosaic-IT run named by
+    ``compute_match`` would see (its samples are built, deterministically, and counted), reached by
+    running enough epochs of the original data and stopping at the step that gets there.
+    Written to ``data/compute_match.json`` so DeepSpeed workers apply the same plan."""
+    target = cfg.get("compute_match")
+    path = run_dir / "data" / "compute_match.json"
+    if not target:
+        return None
+    from .models.tokenizer import load_tokenizer
+    from .train.features import encode
+
+    match_cfg = {**cfg, "augmentation": target}
+    data, _ = prepare_data(match_cfg, run_dir, name="compute_match_samples")
+    tok, template = load_tokenizer(cfg["model"]["tokenizer"]), get_template(cfg["model"]["template"])
+    samples = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines()]
+    real = sum(len(encode(tok, template, s["instruction"], s["output"])) for s in samples) * target["epochs"]
+    plan = {"matched_augmentation": target["name"], "target_real_tokens": real,
+            "epochs": max(1, -(-real // max(1, sum(lengths))))}
+    write_json(path, plan)
+    return plan
+
+
+def resolved_train_config(cfg: dict, run_dir: Path) -> TrainConfig:
+    """The train config plus what the run directory fixes (compute matching)."""
+    from dataclasses import replace
+
+    tc = train_config(cfg)
+    path = run_dir / "data" / "compute_match.json"
+    if cfg.get("compute_match") and path.exists():
+        plan = json.loads(path.read_text())
+        tc = replace(tc, epochs=plan["epochs"], max_real_tokens=plan["target_real_tokens"])
+    return tc
 
 
 def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
@@ -153,10 +208,11 @@ def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
     # Encoded here even when DeepSpeed workers encode again: a sample longer than max_len fails now,
     # before any worker starts.
     encoded = [encode(tok, template, s["instruction"], s["output"], cfg["model"]["max_len"]) for s in samples]
+    matched = compute_match(cfg, run_dir, [len(e) for e in encoded])
     phases["data_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    train_cfg = train_config(cfg)
+    train_cfg = resolved_train_config(cfg, run_dir)
     bf16 = train_cfg.bf16
     devices = 1
     if cfg["deepspeed"].get("enabled"):
@@ -168,7 +224,8 @@ def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
         model = build_model(cfg["model"], len(tok))
         phases["model_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        state = train(model, encoded, train_cfg, tok.pad_token_id, checkpoint=run_dir / "train_state.pt")
+        state = train(model, encoded, train_cfg, tok.pad_token_id, checkpoint=run_dir / "train_state.pt",
+                      epoch_groups=epoch_groups(cfg, samples))
         hist = state.history
         phases["train_s"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -194,6 +251,7 @@ def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
             "device_hours": train_seconds * devices / 3600}
     record = {"run_dir": str(run_dir), "data_hash": data_hash, "data": data_stats, "cost": cost, "phases": phases,
               "final_loss": hist[-1]["loss"] if hist else None, "loss_normalisation": LOSS_NORMALISATION,
+              "compute_match": matched,
               "precision": "bf16" if bf16 else "fp32"}
     write_json(run_dir / "record.json", record)
     if tracking:
@@ -209,7 +267,13 @@ def log_to_mlflow(cfg: dict, record: dict, history: list[dict], repo: Path, run_
     safe = redact(cfg)
     mlflow.set_tracking_uri(tracking_uri(cfg.get("tracking", {}).get("uri"), repo))
     mlflow.set_experiment(cfg["study"])
-    with mlflow.start_run(run_name=cfg["run_name"], nested=mlflow.active_run() is not None) as active:
+    import os
+
+    from .tracking import PARENT_RUN_ENV
+
+    parent = os.environ.get(PARENT_RUN_ENV)  # set by the sweep callback: this run is one job of a sweep
+    with mlflow.start_run(run_name=cfg["run_name"], parent_run_id=parent,
+                          nested=mlflow.active_run() is not None) as active:
         mlflow.log_params(flatten(safe))
         mlflow.set_tags({"git_commit": git_commit(repo), "config_hash": config_hash(safe),
                          "data_hash": record["data_hash"], "model_id": cfg["model"]["name"],

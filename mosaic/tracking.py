@@ -55,3 +55,46 @@ def git_commit(repo: Path) -> str:
 
 def tracking_uri(configured: str | None, repo: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or configured or f"sqlite:///{(repo / 'mlflow.db').resolve()}"
+
+
+PARENT_RUN_ENV = "MOSAIC_PARENT_RUN_ID"
+
+try:
+    from hydra.experimental.callback import Callback as _HydraCallback
+except ImportError:  # hydra is a dependency; this keeps the module importable without it
+    _HydraCallback = object
+
+
+class SweepParentRun(_HydraCallback):
+    """One MLflow parent run per Hydra multirun sweep; each job's run becomes its child.
+
+    The parent id travels in ``MOSAIC_PARENT_RUN_ID``, which every launcher passes on (same process for
+    the basic launcher, inherited by joblib/submitit-local worker processes, exported by sbatch), and is
+    also written to ``<sweep dir>/parent_run_id`` for humans and scripts. Registered in conf/config.yaml.
+    """
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        import mlflow
+        from hydra.core.hydra_config import HydraConfig
+        from omegaconf import OmegaConf
+
+        HydraConfig.instance().set_config(config)  # lets ${hydra:...} and ${now:...} resolve here
+        repo = Path(__file__).resolve().parents[1]
+        client = mlflow.MlflowClient(tracking_uri(OmegaConf.select(config, "tracking.uri"), repo))
+        name = str(config.study)
+        exp = client.get_experiment_by_name(name)
+        exp_id = exp.experiment_id if exp else client.create_experiment(name)
+        overrides = list(OmegaConf.select(config, "hydra.overrides.task") or [])
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        run = client.create_run(exp_id, run_name=f"sweep-{sweep_dir.name}",
+                                tags={"sweep": "true", "sweep_dir": str(sweep_dir),
+                                      "sweep_overrides": json.dumps(overrides), "git_commit": git_commit(repo)})
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        (sweep_dir / "parent_run_id").write_text(run.info.run_id + "\n")
+        os.environ[PARENT_RUN_ENV] = run.info.run_id
+        self._client, self._run_id = client, run.info.run_id
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        run_id = os.environ.pop(PARENT_RUN_ENV, None)
+        if run_id and getattr(self, "_client", None) is not None:
+            self._client.set_terminated(run_id)

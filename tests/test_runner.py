@@ -21,12 +21,53 @@ def composed(*overrides: str) -> dict:
         return OmegaConf.to_container(compose("config", overrides=list(overrides)), resolve=True)
 
 
-@pytest.mark.parametrize("group", ["model", "dataset", "augmentation", "train", "deepspeed", "experiment"])
+@pytest.mark.parametrize("group", ["model", "dataset", "augmentation", "train", "deepspeed", "experiment", "ablation"])
 def test_every_shipped_option_composes_and_validates(group):
     for option in options(group):
         cfg = composed(f"{group}={option}")
         validate(cfg)
         assert cfg["train"]["epochs"] == cfg["augmentation"]["epochs"]
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib", "submitit_local", "submitit_slurm"]
+                         + options("hydra/launcher"))
+def test_every_launcher_composes(launcher):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    assert cfg.hydra.launcher._target_.startswith("hydra")
+    assert cfg.hydra.callbacks.mlflow_sweep._target_ == "mosaic.tracking.SweepParentRun"
+
+
+def test_ablations_are_sweeps_over_real_keys():
+    for option in options("ablation"):
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            cfg = compose("config", overrides=[f"ablation={option}"], return_hydra_config=True)
+        params = cfg.hydra.sweeper.params
+        assert params, option
+        for key, values in params.items():
+            for value in str(values).split(","):  # every swept value composes and validates
+                override = f"{key}={value}"
+                validate(composed(override))
+
+
+def test_experiment_variants_have_distinct_run_names():
+    names = {composed(f"experiment={o}")["run_name"] for o in options("experiment") if o != "smoke"}
+    names.add(composed("augmentation=none")["run_name"])
+    names.add(composed("augmentation=all")["run_name"])
+    assert len(names) == len(options("experiment")) - 1 + 2
+
+
+def test_online_needs_one_epoch_per_pass(tmp_path):
+    cfg = composed("augmentation.online=true", f"runs_dir={tmp_path}")
+    with pytest.raises(ConfigError, match=r"train\.epochs=1 must equal augmentation\.passes=4"):
+        validate(cfg)
+    validate(composed("experiment=online"))
+
+
+def test_compute_match_needs_original_it():
+    cfg = composed("experiment=baseline_compute_matched", "augmentation=all")
+    with pytest.raises(ConfigError, match="augmentation=none"):
+        validate(cfg)
 
 
 def test_paper_epoch_mapping_is_explicit():
@@ -91,3 +132,25 @@ def test_deepspeed_zero3_run_through_torchrun(tmp_path):
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(run_dir / "checkpoint")  # reloads in a plain process
     assert sum(p.numel() for p in model.parameters()) > 3_000_000
+
+
+def test_online_run_trains_epoch_e_on_pass_e(tmp_path):
+    cfg = composed("experiment=smoke", "dataset.limit=16", "augmentation.passes=2", "augmentation.online=true",
+        "augmentation.epochs=2", "train.max_steps=null", f"runs_dir={tmp_path}")
+    record = run(cfg, REPO, tracking=False)
+    samples = record["data"]["samples"]
+    assert record["cost"]["examples"] == samples  # every sample once: pass e in epoch e
+    assert record["data"]["rows_in"] == 16
+
+
+def test_compute_matched_original_sees_the_mosaic_runs_real_tokens(tmp_path):
+    cfg = composed("experiment=smoke", "dataset.limit=16", "augmentation=none",
+                   f"runs_dir={tmp_path}", "train.max_steps=null", "train.batch_size=2")
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        match = OmegaConf.to_container(compose("config", overrides=["augmentation=all"]).augmentation, resolve=True)
+    cfg["compute_match"] = {**match, "passes": 2, "max_tokens": 1024}
+    record = run(cfg, REPO, tracking=False)
+    plan = record["compute_match"]
+    assert plan["matched_augmentation"] == "all" and plan["epochs"] >= 2
+    real = record["cost"]["real_tokens"]
+    assert plan["target_real_tokens"] <= real < plan["target_real_tokens"] + 2 * 1024

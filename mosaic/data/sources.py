@@ -1,6 +1,9 @@
-"""Resolve an input spec to a stream of examples: a file path, ``bundled``, ``verifiable[:N]`` or ``hub:NAME``."""
+"""Resolve an input spec to a stream of examples: a file path, ``bundled``, ``verifiable[:N]`` or ``hub:NAME``,
+optionally followed by ``@N``: a fixed subset of N examples (those with the smallest hash of their id,
+so the subset is spread over the file and does not depend on row order)."""
 from __future__ import annotations
 
+import hashlib
 from typing import Iterator
 
 from .bundled import INSTRUCTIONS
@@ -8,12 +11,26 @@ from .errors import ErrorReport
 from .loaders import load_records, to_examples
 from .records import Example
 
-SPECS = ("bundled", "verifiable[:N]", "hub:NAME[=LOCAL_PATH]", "<path to .json/.jsonl>")
+SPECS = ("bundled", "verifiable[:N]", "hub:NAME[=LOCAL_PATH]", "<path to .json/.jsonl>", "<any of these>@N")
+
+
+def subset(examples: Iterator[Example], n: int) -> list[Example]:
+    """N examples chosen by the SHA-256 of their ids, returned in their original order."""
+    rows = list(examples)
+    if n >= len(rows):
+        return rows
+    keep = set(sorted(range(len(rows)), key=lambda i: hashlib.sha256(rows[i].id.encode()).digest())[:n])
+    return [r for i, r in enumerate(rows) if i in keep]
 
 
 def resolve_examples(spec: str, fmt: str = "auto", report: ErrorReport | None = None,
                      multi_turn: str = "first", stats: dict | None = None) -> Iterator[Example]:
     report = report or ErrorReport()
+    base, at, count = spec.rpartition("@")
+    if at and count.isdigit():
+        if int(count) < 1:
+            raise ValueError(f"dataset subset size must be >= 1 in {spec!r}")
+        return iter(subset(resolve_examples(base, fmt, report, multi_turn, stats), int(count)))
     if spec == "bundled":
         return to_examples(load_records(INSTRUCTIONS, "alpaca", report, source="bundled"), multi_turn, stats)
     if spec == "verifiable" or spec.startswith("verifiable:"):

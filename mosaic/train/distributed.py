@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
-from typing import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Callable, Sequence
 
 import torch
 
@@ -34,9 +35,26 @@ def deepspeed_config(cfg: TrainConfig, stage: int, world: int, micro_per_rank: i
             "bf16": {"enabled": cfg.bf16}, "zero_optimization": zero}
 
 
+def _resume(engine, checkpoint: Path, cfg: TrainConfig) -> TrainState:
+    """Load the newest DeepSpeed checkpoint in ``checkpoint`` (all ranks), or start fresh."""
+    if not (checkpoint / "latest").exists():
+        return TrainState()
+    _, client = engine.load_checkpoint(str(checkpoint))
+    if client is None or client.get("config") != asdict(cfg):
+        raise ValueError(f"DeepSpeed checkpoint {checkpoint} was written with another config; refusing to resume")
+    return TrainState(**client["state"])
+
+
 def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, stage: int,
-                    offload_optimizer: bool = False, offload_params: bool = False) -> tuple[TrainState, object]:
-    """Train; returns the state (history identical on every rank) and the DeepSpeed engine."""
+                    offload_optimizer: bool = False, offload_params: bool = False, checkpoint: Path | None = None,
+                    on_step: Callable[[dict], None] | None = None,
+                    epoch_groups: Sequence[Sequence[int]] | None = None) -> tuple[TrainState, object]:
+    """Train; returns the state (history identical on every rank) and the DeepSpeed engine.
+
+    With ``checkpoint`` (a directory), every ``save_every`` steps all ranks write a DeepSpeed checkpoint
+    (sharded model, optimiser and scheduler state plus the position in the plan); a restarted run
+    loads the newest one and continues with the same batches.
+    """
     import deepspeed
 
     os.environ.setdefault("DS_ACCELERATOR", "cpu" if not torch.cuda.is_available() else "cuda")
@@ -45,14 +63,15 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
     rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
     per_rank = cfg.grad_accum
     micro_per_step = per_rank * world
-    steps = plan_steps(examples, replace(cfg, grad_accum=micro_per_step))
+    steps = plan_steps(examples, replace(cfg, grad_accum=micro_per_step), epoch_groups)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(len(steps), cfg.warmup_ratio))
     engine, _, _, scheduler = deepspeed.initialize(model=model, optimizer=optimizer, lr_scheduler=scheduler,
                                                    config=deepspeed_config(cfg, stage, world, per_rank,
                                                                            offload_optimizer, offload_params))
-    state = TrainState()
-    for s, step in enumerate(steps):
+    state = _resume(engine, checkpoint, cfg) if checkpoint is not None else TrainState()
+    for s in range(state.step, len(steps)):
+        step = steps[s]
         if len(step) != micro_per_step:
             break  # a ragged last step cannot be dealt evenly; dropped (reported by the step count)
         t0 = time.perf_counter()
@@ -65,11 +84,29 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
             engine.step()
             total += loss_sum.detach().float()
         torch.distributed.all_reduce(total)
+        record = step_record(s + 1, total.item() / n_loss, n_loss, float(engine.get_global_grad_norm() or 0.0),
+                             scheduler.get_last_lr()[0], step, batches, examples, time.perf_counter() - t0)
         state.step = s + 1
-        state.history.append(step_record(s + 1, total.item() / n_loss, n_loss,
-                                         float(engine.get_global_grad_norm() or 0.0), scheduler.get_last_lr()[0],
-                                         step, batches, examples, time.perf_counter() - t0))
+        state.history.append(record)
+        if on_step:
+            on_step(record)
+        if checkpoint is not None and cfg.save_every and state.step % cfg.save_every == 0:
+            _save(engine, checkpoint, state, cfg)
     return state, engine
+
+
+def _save(engine, checkpoint: Path, state: TrainState, cfg: TrainConfig) -> None:
+    """All ranks write their shards; DeepSpeed updates ``latest`` last, so a kill mid-save resumes from
+    the previous tag, which is removed only once the new one is complete."""
+    import shutil
+
+    tag = f"step{state.step}"
+    engine.save_checkpoint(str(checkpoint), tag=tag, client_state={"state": asdict(state), "config": asdict(cfg)})
+    torch.distributed.barrier()
+    if torch.distributed.get_rank() == 0:
+        for old in checkpoint.glob("step*"):
+            if old.name != tag and old.is_dir():
+                shutil.rmtree(old)
 
 
 def save_hf(engine, model, tok, directory) -> None:

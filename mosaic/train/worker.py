@@ -16,7 +16,7 @@ def main(run_dir: str) -> None:
     from ..data.io import write_json
     from ..data.templates import get_template
     from ..models.tokenizer import load_tokenizer
-    from ..runner import build_model, train_config
+    from ..runner import build_model, epoch_groups, resolved_train_config
     from .distributed import save_hf, train_deepspeed
     from .features import encode
 
@@ -28,8 +28,9 @@ def main(run_dir: str) -> None:
     encoded = [encode(tok, template, s["instruction"], s["output"], cfg["model"]["max_len"]) for s in samples]
     model = build_model(cfg["model"], len(tok))
     ds = cfg["deepspeed"]
-    state, engine = train_deepspeed(model, encoded, train_config(cfg), tok.pad_token_id, stage=ds["stage"],
-                                    offload_optimizer=ds["offload_optimizer"], offload_params=ds["offload_params"])
+    state, engine = train_deepspeed(model, encoded, resolved_train_config(cfg, run), tok.pad_token_id, stage=ds["stage"],
+                                    offload_optimizer=ds["offload_optimizer"], offload_params=ds["offload_params"],
+                                    checkpoint=run / "ds_checkpoint", epoch_groups=epoch_groups(cfg, samples))
     save_hf(engine, model, tok, run / "checkpoint")
     if torch.distributed.get_rank() == 0:
         write_json(run / "history.json", {"steps": state.step, "history": state.history,

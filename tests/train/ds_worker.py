@@ -1,6 +1,7 @@
 """Started by torchrun from test_distributed.py: trains the tiny model under ZeRO and prints the loss curve."""
 import json
 import sys
+from pathlib import Path
 
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
@@ -15,10 +16,10 @@ from mosaic.train.recipe import TrainConfig
 CFG = dict(batch_size=2, grad_accum=2, lr=1e-2, warmup_ratio=0.0, epochs=1)
 
 
-def setup():
+def setup(n: int = 16):
     tok = load_tokenizer("smollm2")
     tpl = get_template("vicuna_v1.1")
-    examples = [encode(tok, tpl, e.prompt, e.output) for e in list(resolve_examples("bundled"))[:16]]
+    examples = [encode(tok, tpl, e.prompt, e.output) for e in list(resolve_examples("bundled"))[:n]]
     torch.manual_seed(0)
     model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
                                          num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
@@ -26,9 +27,22 @@ def setup():
     return tok, examples, model
 
 
+def stop_after(n):
+    def on_step(record):
+        if n is not None and record["step"] == n:
+            raise SystemExit(3)  # a killed run: both ranks stop after step n
+    return on_step
+
+
 if __name__ == "__main__":
-    tok, examples, model = setup()
-    state, _ = train_deepspeed(model, examples, TrainConfig(**CFG), tok.pad_token_id, stage=int(sys.argv[1]))
+    # ds_worker.py STAGE [CHECKPOINT_DIR [STOP_AFTER_STEP]]
+    stage = int(sys.argv[1])
+    ckpt = Path(sys.argv[2]) if len(sys.argv) > 2 else None
+    stop = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    tok, examples, model = setup(32 if ckpt else 16)
+    cfg = TrainConfig(**CFG, save_every=2 if ckpt else None)
+    state, _ = train_deepspeed(model, examples, cfg, tok.pad_token_id, stage=stage, checkpoint=ckpt,
+                               on_step=stop_after(stop))
     if torch.distributed.get_rank() == 0:
         print("LOSSES " + json.dumps([h["loss"] for h in state.history]))
     torch.distributed.barrier()

@@ -22,14 +22,34 @@ def single_process_losses():
     return [h["loss"] for h in state.history]
 
 
-@pytest.mark.parametrize("stage", [2, 3])
-def test_two_process_zero_matches_single_process(stage, single_process_losses):
+def torchrun(*args) -> subprocess.CompletedProcess:
     env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]), str(HERE)])}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                        str(HERE / "ds_worker.py"), str(stage)], capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           str(HERE / "ds_worker.py"), *map(str, args)], capture_output=True, text=True, env=env,
+                          timeout=600)
+
+
+def losses_of(r: subprocess.CompletedProcess) -> list[float]:
     assert r.returncode == 0, r.stderr[-3000:]
     line = next(l for l in r.stdout.splitlines() if l.startswith("LOSSES "))
-    losses = json.loads(line[len("LOSSES "):])
+    return json.loads(line[len("LOSSES "):])
+
+
+@pytest.mark.parametrize("stage", [2, 3])
+def test_two_process_zero_matches_single_process(stage, single_process_losses):
+    losses = losses_of(torchrun(stage))
     assert len(losses) == len(single_process_losses) == 2
     assert losses == pytest.approx(single_process_losses, rel=1e-4)
+
+
+@pytest.mark.parametrize("stage", [2, 3])
+def test_killed_zero_run_resumes_to_the_same_losses(stage, tmp_path):
+    full = losses_of(torchrun(stage, tmp_path / "full"))
+    killed = torchrun(stage, tmp_path / "resumed", 3)  # checkpoint at step 2, killed after step 3
+    assert killed.returncode != 0
+    assert (tmp_path / "resumed" / "latest").read_text().strip() == "step2"
+    resumed = losses_of(torchrun(stage, tmp_path / "resumed"))
+    assert len(full) == len(resumed) == 4
+    assert resumed == pytest.approx(full, rel=1e-5)
+    assert sorted(p.name for p in (tmp_path / "resumed").glob("step*")) == ["step4"]

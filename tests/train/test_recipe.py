@@ -6,7 +6,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from mosaic.data.sources import resolve_examples
 from mosaic.data.templates import get_template
 from mosaic.train.features import encode
-from mosaic.train.recipe import TrainConfig, train
+from mosaic.train.recipe import TrainConfig, plan_steps, train
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +103,23 @@ def test_resume_refuses_another_config(tokenizer, examples, tmp_path):
     with pytest.raises(ValueError, match="another config"):
         train(tiny_model(len(tokenizer)), examples, TrainConfig(batch_size=2, max_steps=1, save_every=1),
               tokenizer.pad_token_id, checkpoint=ckpt)
+
+
+def test_epoch_groups_keep_each_epoch_to_its_examples(examples):
+    cfg = TrainConfig(batch_size=2, epochs=2, regime="packed", max_len=512)
+    groups = [list(range(0, len(examples), 2)), list(range(1, len(examples), 2))]
+    steps = plan_steps(examples, cfg, groups)
+    seen = [sorted(i for mb in step for row in mb for i in row) for step in steps]
+    flat = [i for s in seen for i in s]
+    assert sorted(flat) == list(range(len(examples)))  # every example exactly once
+    first = flat[:len(groups[0])]
+    assert sorted(first) == groups[0]  # epoch 0 only sees group 0
+
+
+def test_real_token_budget_stops_at_the_step_that_reaches_it(examples):
+    cfg = TrainConfig(batch_size=2, epochs=3)
+    budget = sum(len(e) for e in examples) + 1  # just over one epoch
+    steps = plan_steps(examples, TrainConfig(batch_size=2, epochs=3, max_real_tokens=budget))
+    tokens = [sum(len(examples[i]) for mb in s for row in mb for i in row) for s in steps]
+    assert sum(tokens) >= budget > sum(tokens[:-1])
+    assert len(steps) < len(plan_steps(examples, cfg))

@@ -84,6 +84,9 @@ def _cost_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", default="smollm2", help="tokenizer (default: smollm2)")
     p.add_argument("--template", default="vicuna_v1.1", choices=TEMPLATES, help="training prompt format")
     p.add_argument("--no-group-by-length", action="store_true", help="dynamic padding without length grouping")
+    p.add_argument("--measure-steps", type=int, default=0,
+                   help="also time this many real training steps of SmolLM2-135M per variant and regime "
+                   "(after one warm-up step) and estimate wall time and device-hours (default: 0, plan only)")
     p.add_argument("--json", default=None, help="also write the table and ratios to this JSON file")
     return p
 
@@ -106,10 +109,44 @@ def _cost(args) -> int:
                            shape=ModelShape.from_config(smollm2.CONFIG), group_by_length=not args.no_group_by_length)
     result["settings"].update(original=args.original, mosaic=args.mosaic, model="smollm2-135m-instruct",
                               template=args.template)
+    if args.measure_steps:
+        _measure(args, result)
     print(to_markdown(result))
     if args.json:
         write_json(args.json, result)
     return 0
+
+
+def _measure(args, result: dict) -> None:
+    import json
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from .cost.batching import REGIMES
+    from .cost.measure import add_wall_time, measure_rates
+    from .data.sources import resolve_examples
+    from .data.templates import get_template
+    from .models import smollm2
+    from .models.tokenizer import load_tokenizer
+    from .runner import bf16_supported
+    from .train.features import encode
+
+    tok, tpl = load_tokenizer(args.tokenizer), get_template(args.template)
+    need = (args.measure_steps + 1) * args.batch_size * 8  # enough rows for packed batches too
+    original = [encode(tok, tpl, e.prompt, e.output, args.max_len) for _, e in zip(range(need),
+                                                                                      resolve_examples(args.original))]
+    with open(args.mosaic, encoding="utf-8") as fh:
+        mosaic = [encode(tok, tpl, r["instruction"], r["output"], args.max_len)
+                  for r in (json.loads(line) for _, line in zip(range(need), fh))]
+    model = AutoModelForCausalLM.from_pretrained(smollm2.model_dir(), dtype=torch.float32)
+    bf16 = bf16_supported()
+    print(f"timing {args.measure_steps} steps x {len(REGIMES)} regimes x 2 variants on SmolLM2-135M "
+          f"({'bf16' if bf16 else 'fp32'}) ...", file=sys.stderr)
+    rates = measure_rates(model, {"original": original, "mosaic": mosaic}, REGIMES, steps=args.measure_steps,
+                          batch_size=args.batch_size, max_len=args.max_len, bf16=bf16, pad_id=tok.pad_token_id)
+    add_wall_time(result, rates)
+    result["measured"] = {"rates": rates, "steps": args.measure_steps, "bf16": bf16}
 
 
 def _print_summary(s: dict) -> None:

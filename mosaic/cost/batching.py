@@ -5,8 +5,8 @@
 * ``dynamic``: one example per row, rows padded to the longest in their micro-batch; with
   ``group_by_length`` examples are sorted by length inside mega-batches of 50 micro-batches, as
   Transformers' length-grouped sampler does;
-* ``packed``: examples concatenated into rows of at most ``max_len`` tokens (next-fit in the given
-  order), attention restricted to each example (position ids restart per example), so attention
+* ``packed``: examples concatenated into rows of at most ``max_len`` tokens (best-fit decreasing,
+  as the trainer does), attention restricted to each example (position ids restart per example), so attention
   FLOPs are those of each example alone; rows padded to the longest row of the micro-batch.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
-from ..train.packing import length_grouped, next_fit
+from ..train.packing import best_fit_decreasing, length_grouped
 from .flops import ModelShape
 
 REGIMES = ("static_pad", "dynamic", "packed")
@@ -40,7 +40,7 @@ class BatchPlan:
 def _rows(lengths: Sequence[int], regime: str, max_len: int) -> list[list[int]]:
     if regime in ("static_pad", "dynamic"):
         return [[l] for l in lengths]
-    return [[lengths[i] for i in row] for row in next_fit(lengths, max_len)]
+    return [[lengths[i] for i in row] for row in best_fit_decreasing(lengths, max_len)]
 
 
 def _micro_batches(rows: list[list[int]], batch_size: int, group_by_length: bool) -> list[list[list[int]]]:

@@ -76,16 +76,21 @@ def compare_costs(original: Sequence[int], mosaic: Sequence[int], *, epochs: int
                          "seed": seed}}
 
 
+MEASURED = ("measured_processed_tokens_per_s", "est_hours", "est_device_hours")
+
+
 def to_markdown(result: dict) -> str:
-    head = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
+    columns = COLUMNS + (MEASURED if "est_hours" in result["rows"][0] else ())
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
     body = ""
     for r in result["rows"]:
-        cells = [f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in COLUMNS]
+        cells = [f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in columns]
         body += "| " + " | ".join(cells) + " |\n"
-    ratio = "\n| regime | sequences | steps | processed tokens | executed FLOPs | real tokens |\n|---|---|---|---|---|---|\n"
+    keys = ["sequences", "steps", "processed_tokens", "flops_executed", "real_tokens"]
+    keys += ["device_hours"] if "device_hours" in next(iter(result["mosaic_over_original"].values())) else []
+    ratio = "\n| regime | " + " | ".join(k.replace("_", " ") for k in keys) + " |\n|---|" + "---|" * len(keys) + "\n"
     for regime, q in result["mosaic_over_original"].items():
-        ratio += (f"| {regime} | {q['sequences']:.3f} | {q['steps']:.3f} | {q['processed_tokens']:.3f} | "
-                  f"{q['flops_executed']:.3f} | {q['real_tokens']:.3f} |\n")
+        ratio += f"| {regime} | " + " | ".join(f"{q[k]:.3f}" for k in keys) + " |\n"
     return head + body + "\nMosaic-IT / original:\n" + ratio
 
 

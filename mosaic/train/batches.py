@@ -1,8 +1,9 @@
 """Micro-batches of one epoch under a batching regime, as index lists into the encoded examples.
 
 The same grouping rules as the cost model (``mosaic.cost.batching``): ``static_pad`` and ``dynamic``
-put one example per row (``dynamic`` optionally sorts by length inside mega-batches of 50
-micro-batches, like Transformers' length-grouped sampler); ``packed`` fills rows next-fit.
+put one example per row; ``packed`` fills rows best-fit-decreasing, then shuffles the rows. ``dynamic``
+and ``packed`` sort rows by length inside mega-batches of 50 micro-batches (Transformers'
+length-grouped sampler), so a micro-batch pads little.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import random
 from typing import Sequence
 
 from ..cost.batching import REGIMES
-from .packing import length_grouped, next_fit
+from .packing import best_fit_decreasing, length_grouped
 
 
 def epoch_batches(lengths: Sequence[int], regime: str, *, batch_size: int, max_len: int, seed: int, epoch: int,
@@ -18,12 +19,14 @@ def epoch_batches(lengths: Sequence[int], regime: str, *, batch_size: int, max_l
     """Micro-batches -> rows -> example indices, for epoch ``epoch`` (a seeded shuffle per epoch)."""
     if regime not in REGIMES:
         raise ValueError(f"unknown batching regime {regime!r}; known: {REGIMES}")
+    rng = random.Random(f"epoch:{seed}:{epoch}")
     order = list(range(len(lengths)))
-    random.Random(f"epoch:{seed}:{epoch}").shuffle(order)
+    rng.shuffle(order)
     if regime == "packed":
-        rows = [[order[i] for i in row] for row in next_fit([lengths[i] for i in order], max_len)]
+        rows = [[order[i] for i in row] for row in best_fit_decreasing([lengths[i] for i in order], max_len)]
+        rng.shuffle(rows)
     else:
         rows = [[i] for i in order]
-    if regime == "dynamic" and group_by_length:
+    if regime != "static_pad" and group_by_length:
         rows = length_grouped(rows, batch_size, lambda r: sum(lengths[i] for i in r))
     return [rows[k:k + batch_size] for k in range(0, len(rows), batch_size)]

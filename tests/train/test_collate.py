@@ -7,7 +7,7 @@ from mosaic.data.sources import resolve_examples
 from mosaic.data.templates import get_template
 from mosaic.train.collate import packed_batch, pad_batch
 from mosaic.train.features import IGNORE, encode
-from mosaic.train.packing import next_fit
+from mosaic.train.packing import best_fit_decreasing, next_fit
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +78,14 @@ def test_next_fit():
     assert next_fit([3, 5, 2, 6, 4], 8) == [[0, 1], [2, 3], [4]]
     with pytest.raises(ValueError, match="more than max_len"):
         next_fit([9], 8)
+
+
+def test_best_fit_decreasing_fills_rows_tighter_than_next_fit():
+    assert best_fit_decreasing([3, 5, 2, 6, 4], 8) == [[3, 2], [1, 0], [4]]  # rows (6,2), (5,3), (4)
+    lengths = [700, 300, 650, 400, 350, 900, 120, 500]
+    for rows in (best_fit_decreasing(lengths, 1024), next_fit(lengths, 1024)):
+        assert sorted(i for r in rows for i in r) == list(range(len(lengths)))
+        assert all(sum(lengths[i] for i in r) <= 1024 for r in rows)
+    assert len(best_fit_decreasing(lengths, 1024)) < len(next_fit(lengths, 1024))
+    with pytest.raises(ValueError, match="more than max_len"):
+        best_fit_decreasing([9], 8)

@@ -233,6 +233,11 @@ def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
         tok.save_pretrained(run_dir / "checkpoint")
         phases["save_s"] = time.perf_counter() - t
         model_config = model.config
+    # The final checkpoint is saved: resume state (optimizer moments: ~1.6 GB for SmolLM2) is no longer needed.
+    import shutil
+
+    (run_dir / "train_state.pt").unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "ds_checkpoint", ignore_errors=True)
 
     train_seconds = sum(h["seconds"] for h in hist)  # summed over steps, so a resumed run counts all of them
     shape = ModelShape.from_config(model_config)
@@ -254,8 +259,14 @@ def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
               "compute_match": matched,
               "precision": "bf16" if bf16 else "fp32"}
     write_json(run_dir / "record.json", record)
-    if tracking:
-        log_to_mlflow(cfg, record, hist, repo, run_dir)
+    run_id = log_to_mlflow(cfg, record, hist, repo, run_dir) if tracking else None
+    if cfg.get("eval"):
+        from evaluation.run import evaluate
+
+        t = time.perf_counter()
+        record["eval"] = {k: v["metrics"] for k, v in evaluate(cfg, run_dir, repo, run_id).items()}
+        record["phases"]["eval_s"] = time.perf_counter() - t
+        write_json(run_dir / "record.json", record)
     return record
 
 
@@ -277,7 +288,9 @@ def log_to_mlflow(cfg: dict, record: dict, history: list[dict], repo: Path, run_
         mlflow.log_params(flatten(safe))
         mlflow.set_tags({"git_commit": git_commit(repo), "config_hash": config_hash(safe),
                          "data_hash": record["data_hash"], "model_id": cfg["model"]["name"],
-                         "template_id": cfg["model"]["template"], "loss_normalisation": record["loss_normalisation"]})
+                         "template_id": cfg["model"]["template"], "loss_normalisation": record["loss_normalisation"],
+                         "variant": cfg.get("variant", cfg["augmentation"]["name"]), "run_dir": record["run_dir"],
+                         "train_status": "finished"})
         for h in history:
             mlflow.log_metrics({"train/loss": h["loss"], "train/lr": h["lr"], "train/grad_norm": h["grad_norm"]},
                                step=h["step"])

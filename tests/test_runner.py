@@ -21,7 +21,8 @@ def composed(*overrides: str) -> dict:
         return OmegaConf.to_container(compose("config", overrides=list(overrides)), resolve=True)
 
 
-@pytest.mark.parametrize("group", ["model", "dataset", "augmentation", "train", "deepspeed", "experiment", "ablation"])
+@pytest.mark.parametrize("group", ["model", "dataset", "augmentation", "train", "deepspeed", "experiment", "ablation",
+                                   "eval", "judge"])
 def test_every_shipped_option_composes_and_validates(group):
     for option in options(group):
         cfg = composed(f"{group}={option}")

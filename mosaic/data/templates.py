@@ -35,6 +35,29 @@ class PromptTemplate:
             return prompt, full[len(prompt):]
         raise ValueError(f"unknown prompt template {self.name!r}; known: {TEMPLATES}")
 
+    def render_chat(self, tok, messages: list[dict], add_generation_prompt: bool = True) -> str:
+        """A multi-turn conversation ({role, content} dicts) as the prompt text of the next assistant turn.
+
+        ``vicuna_v1.1`` follows FastChat's separators (" " after a user turn, the end-of-turn token after an
+        assistant turn), so a one-message chat renders exactly ``render``'s prompt.
+        """
+        if self.name == "chat_template":
+            return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+        turns = [m for m in messages if m["role"] != "system"]
+        system = next((m["content"] for m in messages if m["role"] == "system"), VICUNA_SYSTEM)
+        for i, m in enumerate(turns):
+            if m["role"] != ("user", "assistant")[i % 2]:
+                raise ValueError(f"message {i}: expected role {('user', 'assistant')[i % 2]!r}, got {m['role']!r}")
+        if self.name == "raw":
+            return "\n\n".join(m["content"] for m in turns)
+        if self.name != "vicuna_v1.1":
+            raise ValueError(f"unknown prompt template {self.name!r}; known: {TEMPLATES}")
+        text = system + " "
+        for m in turns:
+            text += (f"USER: {m['content']} " if m["role"] == "user"
+                     else f"ASSISTANT: {m['content']}{tok.eos_token or ''}")
+        return text + "ASSISTANT:" if add_generation_prompt else text.rstrip(" ")
+
     @property
     def prompt_special_tokens(self) -> bool:
         """Let the tokenizer add BOS to the prompt unless the rendered text already carries its specials."""

@@ -1,0 +1,31 @@
+"""Judges: ``openai`` (any OpenAI-compatible endpoint) and ``local`` (an in-process Transformers model)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import Judge, JudgeUnavailable, JudgmentCache, complete_all
+
+KINDS = ("openai", "local")
+
+
+def make_judge(cfg: dict) -> Judge:
+    kind = cfg.get("kind")
+    cache = Path(cfg["cache_dir"]) / f"{kind}.jsonl" if cfg.get("cache_dir") else None
+    if kind == "openai":
+        from .openai_judge import OpenAIJudge
+
+        for key in ("model", "base_url"):
+            if not cfg.get(key):
+                raise ValueError(f"judge.{key} is required for judge.kind=openai")
+        return OpenAIJudge(cfg["model"], cfg["base_url"], api_key_env=cfg.get("api_key_env", "OPENAI_API_KEY"),
+                           max_retries=int(cfg.get("max_retries", 5)), backoff=float(cfg.get("backoff", 1.0)),
+                           timeout=float(cfg.get("timeout", 60)), cache_path=cache, seed=int(cfg.get("seed", 0)))
+    if kind == "local":
+        from .local import LocalJudge
+
+        return LocalJudge(cfg.get("model", "smollm2"), cfg.get("template", "chat_template"), cache_path=cache,
+                          seed=int(cfg.get("seed", 0)), max_tokens=int(cfg.get("max_tokens", 512)))
+    raise ValueError(f"judge.kind must be one of {KINDS}, got {kind!r}")
+
+
+__all__ = ["complete_all", "Judge", "JudgeUnavailable", "JudgmentCache", "make_judge", "KINDS"]

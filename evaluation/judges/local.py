@@ -1,0 +1,54 @@
+"""An in-process Transformers judge over the generation layer (default: SmolLM2-135M-Instruct, weak;
+every table names the judge it came from)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import JudgmentCache
+
+
+class LocalJudge:
+    def __init__(self, model: str = "smollm2", template: str = "chat_template", cache_path: str | Path | None = None,
+                 seed: int = 0, max_tokens: int = 512):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from ..generation import Generator, checkpoint_hash
+
+        if model == "smollm2":
+            from mosaic.models.smollm2 import model_dir
+            from mosaic.models.tokenizer import load_tokenizer
+
+            path, tok = model_dir(), load_tokenizer("smollm2")
+            self.name = "SmolLM2-135M-Instruct"
+        else:
+            path = Path(model)
+            tok = AutoTokenizer.from_pretrained(path)
+            self.name = path.name
+        from mosaic.runner import bf16_supported
+
+        net = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        self.generator = Generator(net, tok, template, checkpoint_hash(path), bf16=bf16_supported(), progress=False)
+        self.template, self.seed, self.max_tokens = template, seed, max_tokens
+        self.checkpoint = self.generator.checkpoint_id
+        self.cache = JudgmentCache(Path(cache_path) if cache_path else None)
+
+    def identity(self) -> dict:
+        return {"kind": "local", "model": self.name, "checkpoint_hash": self.checkpoint, "template": self.template,
+                "seed": self.seed}
+
+    def complete(self, messages: list[dict], *, max_tokens: int, temperature: float = 0.0) -> str:
+        return self.complete_many([messages], max_tokens=max_tokens, temperature=temperature)[0]
+
+    def complete_many(self, conversations: list[list[dict]], *, max_tokens: int, temperature: float = 0.0) -> list[str]:
+        from ..generation import GenerationConfig
+
+        cfg = GenerationConfig(max_new_tokens=min(max_tokens, self.max_tokens), temperature=temperature, seed=self.seed)
+        keys = [JudgmentCache.key(self.checkpoint, self.template, m, temperature, cfg.max_new_tokens, self.seed)
+                for m in conversations]
+        todo = [i for i, k in enumerate(keys) if self.cache.get(k) is None]
+        if todo:
+            outs = self.generator.generate([conversations[i] for i in todo], cfg)
+            for i, o in zip(todo, outs):
+                self.cache.put(keys[i], o.text)
+        return [self.cache.get(k) for k in keys]

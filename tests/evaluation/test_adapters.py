@@ -1,0 +1,151 @@
+"""Each adapter end to end on the smoke model with the real libraries and the real local judge
+(SmolLM2-135M-Instruct), on small files in the official formats written here."""
+import json
+
+import pytest
+
+from evaluation.adapters import get_adapter
+from evaluation.adapters.pairwise import outcome, parse_grades, winning_score
+from evaluation.context import EvalContext
+
+AE_ROWS = [  # AlpacaEval's reference format: a JSON array of {instruction, output, generator, dataset}
+    {"instruction": "Name the largest planet in the solar system.", "output": "Jupiter is the largest planet.",
+     "generator": "test-reference", "dataset": "test"},
+    {"instruction": "Give one synonym for 'happy'.", "output": "Cheerful.", "generator": "test-reference",
+     "dataset": "test"},
+    {"instruction": "What is 7 times 6?", "output": "7 x 6 = 42.", "generator": "test-reference", "dataset": "test"},
+]
+MT_QUESTIONS = [  # FastChat's question.jsonl format
+    {"question_id": 9001, "category": "writing", "turns": ["Write one sentence about autumn.",
+                                                          "Now rewrite it for a five-year-old."]},
+    {"question_id": 9002, "category": "math", "turns": ["What is 15 + 27?", "Now double that result."]},
+]
+MT_REFERENCE = {"question_id": 9002, "answer_id": "ref-9002", "model_id": "gpt-4", "tstamp": 0.0,
+                "choices": [{"index": 0, "turns": ["15 + 27 = 42.", "Doubling 42 gives 84."]}]}
+
+
+@pytest.fixture(scope="module")
+def ctx(tiny_checkpoint, tmp_path_factory):
+    return EvalContext(checkpoint=tiny_checkpoint, template="vicuna_v1.1", out_dir=tmp_path_factory.mktemp("eval"),
+                       model_id="tiny-smoke", generation={"max_new_tokens": 16},
+                       judge_cfg={"kind": "local", "model": "smollm2", "max_tokens": 48})
+
+
+def test_alpaca_eval_end_to_end(ctx, tmp_path):
+    path = tmp_path / "reference.json"
+    path.write_text(json.dumps(AE_ROWS))
+    res = get_adapter("alpaca_eval")(ctx, {"eval_set": str(path), "max_new_tokens": 16})
+    m = res.metrics
+    assert m["alpaca_eval/n_judged"] + m["alpaca_eval/parse_failures"] == 3
+    assert 0 <= m["alpaca_eval/win_rate"] <= 100 and 0 <= m["alpaca_eval/parse_failure_rate"] <= 1
+    outputs = json.loads((ctx.out_dir / "alpaca_eval" / "model_outputs.json").read_text())
+    assert [o["instruction"] for o in outputs] == [r["instruction"] for r in AE_ROWS]
+    assert {o["generator"] for o in outputs} == {"tiny-smoke"}
+    assert res.info["judge"]["model"] == "SmolLM2-135M-Instruct" and res.info["template"] == "vicuna_v1.1"
+
+
+def test_alpaca_eval_rejects_a_malformed_set(ctx, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps([{"instruction": "x"}]))
+    with pytest.raises(ValueError, match=r"row 0: field 'output'"):
+        get_adapter("alpaca_eval")(ctx, {"eval_set": str(path)})
+
+
+def test_mt_bench_end_to_end_in_fastchat_layout(ctx, tmp_path):
+    from evaluation.data import DATA_DIR
+
+    data = tmp_path / "data"
+    (data / "mt_bench" / "reference_answer").mkdir(parents=True)
+    (data / "mt_bench" / "question.jsonl").write_text("".join(json.dumps(q) + "\n" for q in MT_QUESTIONS))
+    (data / "mt_bench" / "reference_answer" / "gpt-4.jsonl").write_text(json.dumps(MT_REFERENCE) + "\n")
+    (data / "judge_prompts.jsonl").write_text((DATA_DIR / "mt_bench" / "judge_prompts.jsonl").read_text())
+    res = get_adapter("mt_bench")(ctx, {"questions": "official", "data_dir": str(data), "max_new_tokens": 16,
+                                        "judge_max_tokens": 48})
+    m = res.metrics
+    assert m["mt_bench/n_judged"] + m["mt_bench/parse_failures"] == 4  # the weak local judge rarely parses
+    judgments = [json.loads(l) for l in (ctx.out_dir / "mt_bench" / "model_judgment").glob("*_single.jsonl")
+                 .__next__().read_text().splitlines()]
+    assert sorted((j["question_id"], j["turn"]) for j in judgments) == [(9001, 1), (9001, 2), (9002, 1), (9002, 2)]
+    assert {j["judge"][1] for j in judgments} == {"single-v1", "single-math-v1", "single-v1-multi-turn",
+                                                  "single-math-v1-multi-turn"}
+    answers = [json.loads(l) for l in (ctx.out_dir / "mt_bench" / "model_answer" / "tiny-smoke.jsonl")
+               .read_text().splitlines()]
+    assert all(len(a["choices"][0]["turns"]) == 2 for a in answers)
+    # FastChat's own result reader accepts our files
+    from fastchat.llm_judge.common import load_single_model_judgments
+    loaded = load_single_model_judgments(str(next((ctx.out_dir / "mt_bench" / "model_judgment").glob("*.jsonl"))))
+    assert loaded
+
+
+def test_mt_bench_names_a_missing_reference(ctx, tmp_path):
+    data = tmp_path / "data"
+    (data / "mt_bench" / "reference_answer").mkdir(parents=True)
+    (data / "mt_bench" / "question.jsonl").write_text(json.dumps(MT_QUESTIONS[1]) + "\n")
+    (data / "mt_bench" / "reference_answer" / "gpt-4.jsonl").write_text("")
+    from evaluation.data import DATA_DIR
+    (data / "judge_prompts.jsonl").write_text((DATA_DIR / "mt_bench" / "judge_prompts.jsonl").read_text())
+    with pytest.raises(ValueError, match=r"no reference answer for questions \[9002\]"):
+        get_adapter("mt_bench")(ctx, {"questions": "official", "data_dir": str(data), "max_new_tokens": 4})
+
+
+@pytest.mark.parametrize("text,grades", [("7 5\nbecause", (7, 5)), ("  8/10, 10/10", (8, 10)), ("**6 9**", (6, 9)),
+                                         ("Assistant 1 is better", None), ("", None), ("11 3", None)])
+def test_pairwise_grade_parsing(text, grades):
+    assert parse_grades(text) == grades
+
+
+def test_pairwise_outcomes_and_winning_score():
+    assert outcome((8, 5), (5, 8)) == "win"  # wins in both orders
+    assert outcome((8, 5), (6, 6)) == "win"  # win + tie
+    assert outcome((8, 5), (8, 5)) == "tie"  # position bias: wins as Assistant 1 only
+    assert outcome((4, 5), (5, 5)) == "lose"
+    assert winning_score(["win", "win", "tie", "lose"]) == pytest.approx(1.25)
+    assert winning_score(["tie"] * 3) == 1.0
+
+
+@pytest.fixture
+def scripted_ctx(tiny_checkpoint, tmp_path, scripted_judge):
+    return EvalContext(checkpoint=tiny_checkpoint, template="vicuna_v1.1", out_dir=tmp_path / "eval",
+                       model_id="tiny-smoke", generation={"max_new_tokens": 8},
+                       judge_cfg={"kind": "openai", "model": "scripted", "base_url": scripted_judge,
+                                  "api_key_env": "", "max_retries": 0})
+
+
+def test_alpaca_eval_win_rate_through_an_endpoint_judge(scripted_ctx, tmp_path):
+    path = tmp_path / "reference.json"
+    path.write_text(json.dumps([{**r, "output": r["output"] + " [ref]"} for r in AE_ROWS]))
+    m = get_adapter("alpaca_eval")(scripted_ctx, {"eval_set": str(path), "max_new_tokens": 8}).metrics
+    assert m["alpaca_eval/n_judged"] == 3 and m["alpaca_eval/parse_failures"] == 0
+    assert m["alpaca_eval/win_rate"] == 0.0  # the judge always prefers the reference, in either order
+
+
+def test_mt_bench_turn_scores_through_an_endpoint_judge(scripted_ctx, tmp_path):
+    from evaluation.data import DATA_DIR
+
+    data = tmp_path / "data"
+    (data / "mt_bench" / "reference_answer").mkdir(parents=True)
+    (data / "mt_bench" / "question.jsonl").write_text("".join(json.dumps(q) + "\n" for q in MT_QUESTIONS))
+    (data / "mt_bench" / "reference_answer" / "gpt-4.jsonl").write_text(json.dumps(MT_REFERENCE) + "\n")
+    (data / "judge_prompts.jsonl").write_text((DATA_DIR / "mt_bench" / "judge_prompts.jsonl").read_text())
+    res = get_adapter("mt_bench")(scripted_ctx, {"questions": "official", "data_dir": str(data), "max_new_tokens": 8})
+    m = res.metrics
+    assert (m["mt_bench/turn1"], m["mt_bench/turn2"], m["mt_bench/average"]) == (7, 4, 5.5)
+    assert m["mt_bench/parse_failure_rate"] == 0 and m["mt_bench/category/math"] == 5.5
+    assert {r["category"] for r in res.tables["mt_bench_categories"]} == {"writing", "math"}
+
+
+def test_pairwise_against_a_baseline_through_an_endpoint_judge(scripted_ctx, tiny_checkpoint, tmp_path):
+    base = EvalContext(checkpoint=tiny_checkpoint, template="vicuna_v1.1", out_dir=tmp_path / "base",
+                       model_id="baseline", generation={"max_new_tokens": 8})
+    prompts = tmp_path / "prompts.json"
+    prompts.write_text(json.dumps(AE_ROWS))
+    m = get_adapter("pairwise")(scripted_ctx, {"baseline_context": base, "prompts_path": str(prompts),
+                                               "max_new_tokens": 8}).metrics
+    # "3 8" in both orders: the model wins as Assistant 2 and loses as Assistant 1 -> tie every time
+    assert (m["pairwise/win"], m["pairwise/tie"], m["pairwise/lose"]) == (0, 3, 0)
+    assert m["pairwise/winning_score"] == 1.0 and m["pairwise/parse_failures"] == 0
+
+
+def test_pairwise_without_a_baseline_says_so(scripted_ctx):
+    with pytest.raises(ValueError, match="baseline_variant"):
+        get_adapter("pairwise")(scripted_ctx, {"baseline_context": None})

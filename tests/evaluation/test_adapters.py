@@ -149,3 +149,16 @@ def test_pairwise_against_a_baseline_through_an_endpoint_judge(scripted_ctx, tin
 def test_pairwise_without_a_baseline_says_so(scripted_ctx):
     with pytest.raises(ValueError, match="baseline_variant"):
         get_adapter("pairwise")(scripted_ctx, {"baseline_context": None})
+
+
+def test_lm_eval_bundled_suite_through_simple_evaluate(ctx):
+    res = get_adapter("lm_eval")(ctx, {"suite": "bundled", "batch_size": 4, "limit": 6})
+    tasks = {r["task"] for r in res.tables["lm_eval"]}
+    assert tasks == {"mosaic_mc_arithmetic", "mosaic_mc_science", "mosaic_mc_commonsense", "mosaic_mc_language"}
+    assert all(r["n"] == 6 and 0 <= r["value"] <= 1 for r in res.tables["lm_eval"])
+    assert res.metrics["lm_eval/average"] == pytest.approx(sum(r["value"] for r in res.tables["lm_eval"]) / 4)
+
+
+def test_lm_eval_unknown_suite_is_named(ctx):
+    with pytest.raises(ValueError, match="eval.lm_eval.suite"):
+        get_adapter("lm_eval")(ctx, {"suite": "openllm_v9"})

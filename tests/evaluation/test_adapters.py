@@ -162,3 +162,13 @@ def test_lm_eval_bundled_suite_through_simple_evaluate(ctx):
 def test_lm_eval_unknown_suite_is_named(ctx):
     with pytest.raises(ValueError, match="eval.lm_eval.suite"):
         get_adapter("lm_eval")(ctx, {"suite": "openllm_v9"})
+
+
+def test_mosaic_bench_end_to_end(ctx):
+    res = get_adapter("mosaic_bench")(ctx, {"ks": [1, 2], "n_per_cell": 1, "vocabularies": ["train", "heldout"],
+                                            "max_new_tokens": 16})
+    assert res.info["n_items"] == 2 * (1 + 16)
+    assert 0 <= res.metrics["mosaic_bench/structure_acc"] <= 1
+    assert {"mosaic_bench/train/structure_acc", "mosaic_bench/heldout/structure_acc"} <= set(res.metrics)
+    lines = (ctx.out_dir / "mosaic_bench" / "responses.jsonl").read_text().splitlines()
+    assert len(lines) == 34 and json.loads(lines[0])["check"]["content_total"] >= 1

@@ -7,7 +7,7 @@ export MOSAIC_CACHE ?= $(CURDIR)/.cache/mosaic-it
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= true
 
-.PHONY: install test bench bench-augment bench-train augment smoke clean
+.PHONY: install test bench bench-augment bench-train bench-generate augment smoke clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,13 +28,16 @@ test: install
 	$(BIN)/python -m pytest
 
 # Benchmarks: augmentation throughput and memory, training padding/throughput per batching regime.
-bench: bench-augment bench-train
+bench: bench-augment bench-train bench-generate
 
 bench-augment: install
 	$(BIN)/python experiments/bench_augment.py $(BENCH_ARGS)
 
 bench-train: install
 	$(BIN)/python experiments/bench_train.py --json results/bench_train.json $(BENCH_TRAIN_ARGS)
+
+bench-generate: install
+	$(BIN)/python experiments/bench_generate.py --json results/bench_generate.json
 
 augment: install
 	$(BIN)/mosaic augment --input bundled --output outputs/mosaic_bundled.jsonl

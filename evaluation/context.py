@@ -46,8 +46,13 @@ class EvalContext:
 
     @cached_property
     def generator(self):
-        from .generation import Generator
+        """vLLM when it is installed and a GPU is present (or ``generation.backend=vllm``), else Transformers."""
+        from .generation import Generator, VLLMGenerator
 
+        backend = self.generation.get("backend", "auto")
+        if backend == "vllm" or (backend == "auto" and _vllm_usable()):
+            return VLLMGenerator(self.checkpoint, self.template, self.checkpoint_hash,
+                                 cache_path=self.out_dir / "generation_cache.jsonl")
         return Generator(self.model, self.tokenizer, self.template, checkpoint_id=self.checkpoint_hash,
                          cache_path=self.out_dir / "generation_cache.jsonl", bf16=self.bf16)
 
@@ -55,7 +60,8 @@ class EvalContext:
         """Responses to chat conversations (lists of {role, content}); cached per checkpoint, prompt and config."""
         from .generation import GenerationConfig
 
-        cfg = GenerationConfig(**{"seed": self.seed, **self.generation, **overrides})
+        settings = {k: v for k, v in self.generation.items() if k != "backend"}
+        cfg = GenerationConfig(**{"seed": self.seed, **settings, **overrides})
         return [c.text for c in self.generator.generate(list(conversations), cfg)]
 
     @cached_property
@@ -67,3 +73,11 @@ class EvalContext:
     def identity(self) -> dict:
         return {"model_id": self.model_id, "checkpoint": str(self.checkpoint), "checkpoint_hash": self.checkpoint_hash,
                 "template": self.template, "seed": self.seed, "generation": self.generation}
+
+
+def _vllm_usable() -> bool:
+    import importlib.util
+
+    import torch
+
+    return importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()

@@ -121,6 +121,32 @@ def test_smoke_run_trains_saves_and_records_to_mlflow(tmp_path):
     assert b"sk-test-secret-123" not in (run_dir / "config.json").read_bytes()
 
 
+def test_run_with_evaluations_logs_metrics_and_artifacts_to_mlflow(tmp_path):
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cfg = composed("experiment=smoke", f"runs_dir={tmp_path / 'runs'}", "train.max_steps=1", f"tracking.uri={uri}",
+                   "eval=[lm_eval,mosaic_bench]", "eval.lm_eval.limit=4", "eval.mosaic_bench.ks=[2]",
+                   "eval.mosaic_bench.n_per_cell=1", "eval.mosaic_bench.vocabularies=[heldout]",
+                   "eval.mosaic_bench.max_new_tokens=8")
+    record = run(cfg, REPO)
+    assert set(record["eval"]) == {"lm_eval", "mosaic_bench"}
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    (r,) = client.search_runs([client.get_experiment_by_name("smoke").experiment_id])
+    assert r.data.metrics["lm_eval/average"] == record["eval"]["lm_eval"]["lm_eval/average"]
+    assert "mosaic_bench/structure_acc" in r.data.metrics
+    assert r.data.tags["eval_status/lm_eval"] == r.data.tags["eval_status/mosaic_bench"] == "finished"
+    names = {a.path for a in client.list_artifacts(r.info.run_id, "eval/mosaic_bench")}
+    assert {"eval/mosaic_bench/info.json", "eval/mosaic_bench/responses.jsonl"} <= names
+
+
+def test_unknown_evaluation_is_named(tmp_path):
+    from evaluation.run import evaluate
+
+    with pytest.raises(ValueError, match="unknown eval"):
+        evaluate({**composed(), "eval": {"gpt_arena": {}}}, tmp_path, REPO)
+
+
 def test_deepspeed_zero3_run_through_torchrun(tmp_path):
     cfg = composed("experiment=smoke", "deepspeed=zero3", f"runs_dir={tmp_path / 'runs'}", "train.max_steps=2",
                    "train.batch_size=2", "train.precision=fp32")

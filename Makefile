@@ -7,7 +7,7 @@ export MOSAIC_CACHE ?= $(CURDIR)/.cache/mosaic-it
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= true
 
-.PHONY: install test bench bench-augment bench-train bench-generate augment smoke clean
+.PHONY: install test bench bench-augment bench-train bench-generate augment smoke reproduce report ablations clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,3 +47,18 @@ smoke: install
 
 clean:
 	rm -rf outputs .pytest_cache
+
+# The CPU-scale study end to end (runs, evaluations, cost, report). Finished runs are skipped;
+# FORCE=1 redoes them; EXTRA=1 adds the single-strategy variants.
+reproduce: install
+	$(BIN)/python experiments/reproduce.py $(if $(EXTRA),--extra) $(REPRODUCE_ARGS)
+
+# Tables, figures, summary and REPORT.md from the MLflow store only.
+report: install
+	$(BIN)/python experiments/report.py $(REPORT_ARGS)
+
+# A small strategy sweep through Hydra multirun (2 local processes), then the report picks it up.
+ablations: install
+	$(BIN)/python experiments/run.py -m experiment=cpu_repro ablation=strategy hydra/launcher=local_parallel \
+		hydra.launcher.n_jobs=1 'eval=[lm_eval,mosaic_bench]' $(ABLATION_ARGS)
+	$(BIN)/python experiments/report.py $(REPORT_ARGS)

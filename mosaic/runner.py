@@ -185,19 +185,65 @@ def resolved_train_config(cfg: dict, run_dir: Path) -> TrainConfig:
 
 
 def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
-    """Execute one run; returns its record (also written to ``<run_dir>/record.json``)."""
-    from .cost.flops import ModelShape
-    from .cost.peak import measure_matmul_peak, mfu
-    from .models.tokenizer import load_tokenizer
-    from .train.features import encode
-    from .train.recipe import train
+    """Execute one run; returns its record (also written to ``<run_dir>/record.json``).
+
+    Training whose record says it finished with the same training config and a saved checkpoint is not
+    redone (a run killed during evaluation resumes there); ``FORCE=1`` or ``force=True`` redoes it.
+    """
+    import os
+
+    from .tracking import redact, training_hash
 
     validate(cfg)
     run_dir = (repo / cfg["runs_dir"] / cfg["study"] / cfg["run_name"]).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    from .tracking import redact
-
     write_json(run_dir / "config.json", redact(cfg))  # secrets belong in the environment, not in run records
+    record = finished_training(run_dir, training_hash(cfg))
+    if record is None or cfg.get("force") or os.environ.get("FORCE") == "1":
+        record, hist = train_run(cfg, run_dir)
+        record["mlflow_run_id"] = log_to_mlflow(cfg, record, hist, repo, run_dir) if tracking else None
+        write_json(run_dir / "record.json", record)
+    if cfg.get("eval"):
+        from evaluation.run import evaluate
+
+        t = time.perf_counter()
+        record["eval"] = {k: v["metrics"] for k, v in evaluate(cfg, run_dir, repo, record.get("mlflow_run_id")).items()}
+        record["phases"]["eval_s"] = time.perf_counter() - t
+        write_json(run_dir / "record.json", record)
+    if record.get("mlflow_run_id"):
+        mark_complete(cfg, repo, record["mlflow_run_id"])
+    return record
+
+
+def mark_complete(cfg: dict, repo: Path, run_id: str) -> None:
+    """Training and every selected evaluation finished: ``make reproduce`` may skip this run next time."""
+    import mlflow
+
+    from .tracking import config_hash, redact, tracking_uri
+
+    client = mlflow.MlflowClient(tracking_uri(cfg.get("tracking", {}).get("uri"), repo))
+    client.set_tag(run_id, "config_hash", config_hash(redact(cfg)))  # the evaluations may differ from the training's
+    client.set_tag(run_id, "run_complete", "true")
+
+
+def finished_training(run_dir: Path, train_hash: str) -> dict | None:
+    try:
+        record = json.loads((run_dir / "record.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    done = record.get("training_hash") == train_hash and (run_dir / "checkpoint" / "config.json").exists()
+    return record if done else None
+
+
+def train_run(cfg: dict, run_dir: Path) -> tuple[dict, list[dict]]:
+    """Data, training, checkpoint and the cost record of one run."""
+    from .cost.flops import ModelShape
+    from .cost.peak import measure_matmul_peak, mfu
+    from .models.tokenizer import load_tokenizer
+    from .tracking import training_hash
+    from .train.features import encode
+    from .train.recipe import train
+
     phases: dict[str, float] = {}
     t = time.perf_counter()
     tok = load_tokenizer(cfg["model"]["tokenizer"])
@@ -256,41 +302,30 @@ def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
             "device_hours": train_seconds * devices / 3600}
     record = {"run_dir": str(run_dir), "data_hash": data_hash, "data": data_stats, "cost": cost, "phases": phases,
               "final_loss": hist[-1]["loss"] if hist else None, "loss_normalisation": LOSS_NORMALISATION,
-              "compute_match": matched,
+              "compute_match": matched, "training_hash": training_hash(cfg),
               "precision": "bf16" if bf16 else "fp32"}
-    write_json(run_dir / "record.json", record)
-    run_id = log_to_mlflow(cfg, record, hist, repo, run_dir) if tracking else None
-    if cfg.get("eval"):
-        from evaluation.run import evaluate
-
-        t = time.perf_counter()
-        record["eval"] = {k: v["metrics"] for k, v in evaluate(cfg, run_dir, repo, run_id).items()}
-        record["phases"]["eval_s"] = time.perf_counter() - t
-        write_json(run_dir / "record.json", record)
-    return record
+    return record, hist
 
 
 def log_to_mlflow(cfg: dict, record: dict, history: list[dict], repo: Path, run_dir: Path) -> str:
-    import mlflow
-
-    from .tracking import config_hash, flatten, git_commit, redact, tracking_uri
-
-    safe = redact(cfg)
-    mlflow.set_tracking_uri(tracking_uri(cfg.get("tracking", {}).get("uri"), repo))
-    mlflow.set_experiment(cfg["study"])
     import os
 
-    from .tracking import PARENT_RUN_ENV
+    import mlflow
 
+    from .tracking import PARENT_RUN_ENV, config_hash, experiment_id, flatten, git_commit, redact, tracking_uri
+
+    safe = redact(cfg)
+    uri = tracking_uri(cfg.get("tracking", {}).get("uri"), repo)
+    mlflow.set_tracking_uri(uri)
     parent = os.environ.get(PARENT_RUN_ENV)  # set by the sweep callback: this run is one job of a sweep
-    with mlflow.start_run(run_name=cfg["run_name"], parent_run_id=parent,
+    with mlflow.start_run(experiment_id=experiment_id(uri, cfg["study"]), run_name=cfg["run_name"], parent_run_id=parent,
                           nested=mlflow.active_run() is not None) as active:
         mlflow.log_params(flatten(safe))
         mlflow.set_tags({"git_commit": git_commit(repo), "config_hash": config_hash(safe),
                          "data_hash": record["data_hash"], "model_id": cfg["model"]["name"],
                          "template_id": cfg["model"]["template"], "loss_normalisation": record["loss_normalisation"],
                          "variant": cfg.get("variant", cfg["augmentation"]["name"]), "run_dir": record["run_dir"],
-                         "train_status": "finished"})
+                         "training_hash": record["training_hash"], "train_status": "finished"})
         for h in history:
             mlflow.log_metrics({"train/loss": h["loss"], "train/lr": h["lr"], "train/grad_norm": h["grad_norm"]},
                                step=h["step"])

@@ -44,6 +44,15 @@ def config_hash(cfg: dict) -> str:
     return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# Keys that name, place or evaluate a run without changing what it trains.
+NOT_TRAINING = ("eval", "judge", "tracking", "runs_dir", "run_name", "study", "force", "variant")
+
+
+def training_hash(cfg: dict) -> str:
+    """Hash of what determines the trained weights: a finished run with this hash need not train again."""
+    return config_hash(redact({k: v for k, v in cfg.items() if k not in NOT_TRAINING}))
+
+
 def git_commit(repo: Path) -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
@@ -54,10 +63,24 @@ def git_commit(repo: Path) -> str:
 
 
 def tracking_uri(configured: str | None, repo: Path) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or configured or f"sqlite:///{(repo / 'mlflow.db').resolve()}"
+    """``tracking.uri`` when set, else ``MLFLOW_TRACKING_URI``, else the repository's SQLite store.
+
+    The configured value wins because ``mlflow.set_tracking_uri`` writes ``MLFLOW_TRACKING_URI`` into the
+    process environment: a later run in the same process must not inherit an earlier run's store."""
+    return configured or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(repo / 'mlflow.db').resolve()}"
 
 
 PARENT_RUN_ENV = "MOSAIC_PARENT_RUN_ID"
+
+
+def experiment_id(uri: str, name: str) -> str:
+    """The id of experiment ``name`` in the store at ``uri``, created if missing. Resolved per store:
+    ``mlflow.set_experiment`` caches the active experiment across stores in one process."""
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    exp = client.get_experiment_by_name(name)
+    return exp.experiment_id if exp else client.create_experiment(name)
 
 try:
     from hydra.experimental.callback import Callback as _HydraCallback

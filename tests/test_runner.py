@@ -51,11 +51,15 @@ def test_ablations_are_sweeps_over_real_keys():
                 validate(composed(override))
 
 
+SCALES = {"smoke", "cpu_repro", "repro_smoke"}  # experiments that set a scale and a study, not a variant
+
+
 def test_experiment_variants_have_distinct_run_names():
-    names = {composed(f"experiment={o}")["run_name"] for o in options("experiment") if o != "smoke"}
+    variants = [o for o in options("experiment") if o not in SCALES]
+    names = {composed(f"experiment={o}")["run_name"] for o in variants}
     names.add(composed("augmentation=none")["run_name"])
     names.add(composed("augmentation=all")["run_name"])
-    assert len(names) == len(options("experiment")) - 1 + 2
+    assert len(names) == len(variants) + 2
 
 
 def test_online_needs_one_epoch_per_pass(tmp_path):
@@ -181,3 +185,18 @@ def test_compute_matched_original_sees_the_mosaic_runs_real_tokens(tmp_path):
     assert plan["matched_augmentation"] == "all" and plan["epochs"] >= 2
     real = record["cost"]["real_tokens"]
     assert plan["target_real_tokens"] <= real < plan["target_real_tokens"] + 2 * 1024
+
+
+def test_finished_training_is_reused_and_forced_again(tmp_path, monkeypatch):
+    cfg = composed("experiment=smoke", f"runs_dir={tmp_path}", "train.max_steps=1", "dataset.limit=8")
+    first = run(cfg, REPO, tracking=False)
+    weights = Path(first["run_dir"]) / "checkpoint" / "model.safetensors"
+    stamp = weights.stat().st_mtime_ns
+    again = run({**cfg, "eval": {}}, REPO, tracking=False)  # evaluation settings do not retrain
+    assert weights.stat().st_mtime_ns == stamp and again["data_hash"] == first["data_hash"]
+    monkeypatch.setenv("FORCE", "1")
+    run(cfg, REPO, tracking=False)
+    assert weights.stat().st_mtime_ns != stamp
+    monkeypatch.delenv("FORCE")
+    changed = run({**cfg, "train": {**cfg["train"], "lr": 0.5}}, REPO, tracking=False)  # another training config
+    assert changed["training_hash"] != first["training_hash"]

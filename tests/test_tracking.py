@@ -14,3 +14,13 @@ def test_redact_credential_keys_only():
 
 def test_flatten():
     assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": None}) == {"a.b": "1", "a.c": "[1, 2]", "d": "None"}
+
+
+def test_configured_uri_wins_over_the_environment(monkeypatch, tmp_path):
+    from mosaic.tracking import tracking_uri
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert tracking_uri("sqlite:////x/y.db", tmp_path) == "sqlite:////x/y.db"
+    assert tracking_uri(None, tmp_path) == "http://127.0.0.1:5000"
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    assert tracking_uri(None, tmp_path) == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"

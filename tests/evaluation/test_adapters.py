@@ -117,6 +117,8 @@ def test_alpaca_eval_win_rate_through_an_endpoint_judge(scripted_ctx, tmp_path):
     m = get_adapter("alpaca_eval")(scripted_ctx, {"eval_set": str(path), "max_new_tokens": 8}).metrics
     assert m["alpaca_eval/n_judged"] == 3 and m["alpaca_eval/parse_failures"] == 0
     assert m["alpaca_eval/win_rate"] == 0.0  # the judge always prefers the reference, in either order
+    again = get_adapter("alpaca_eval")(scripted_ctx, {"eval_set": str(path), "max_new_tokens": 8}).metrics
+    assert again == m and scripted_ctx.judge.calls == 3  # a re-run is answered from the judgment cache
 
 
 def test_mt_bench_turn_scores_through_an_endpoint_judge(scripted_ctx, tmp_path):

@@ -2,8 +2,8 @@
 
 The same grouping rules as the cost model (``mosaic.cost.batching``): ``static_pad`` and ``dynamic``
 put one example per row; ``packed`` fills rows best-fit-decreasing, then shuffles the rows. ``dynamic``
-and ``packed`` sort rows by length inside mega-batches of 50 micro-batches (Transformers'
-length-grouped sampler), so a micro-batch pads little.
+and ``packed`` sort rows by length inside mega-batches of 50 micro-batches (as Transformers'
+length-grouped sampler does), so a micro-batch pads little, then shuffle the order of the micro-batches.
 """
 from __future__ import annotations
 
@@ -29,4 +29,9 @@ def epoch_batches(lengths: Sequence[int], regime: str, *, batch_size: int, max_l
         rows = [[i] for i in order]
     if regime != "static_pad" and group_by_length:
         rows = length_grouped(rows, batch_size, lambda r: sum(lengths[i] for i in r))
-    return [rows[k:k + batch_size] for k in range(0, len(rows), batch_size)]
+    batches = [rows[k:k + batch_size] for k in range(0, len(rows), batch_size)]
+    if regime != "static_pad" and group_by_length:
+        # Sorting makes batches of similar lengths; without this shuffle, a dataset that fits in one window
+        # would be seen in the same longest-first order in every epoch and for every seed.
+        rng.shuffle(batches)
+    return batches

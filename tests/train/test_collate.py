@@ -89,3 +89,14 @@ def test_best_fit_decreasing_fills_rows_tighter_than_next_fit():
     assert len(best_fit_decreasing(lengths, 1024)) < len(next_fit(lengths, 1024))
     with pytest.raises(ValueError, match="more than max_len"):
         best_fit_decreasing([9], 8)
+
+
+def test_length_grouped_epochs_depend_on_seed_and_epoch():
+    from mosaic.train.batches import epoch_batches
+
+    lengths = [10 + (i * 37) % 300 for i in range(40)]  # one sorting window holds the whole epoch
+    plan = lambda seed, epoch: epoch_batches(lengths, "dynamic", batch_size=4, max_len=512, seed=seed, epoch=epoch)
+    assert plan(0, 0) == plan(0, 0)
+    assert plan(0, 0) != plan(1, 0) and plan(0, 0) != plan(0, 1)
+    for mb in plan(0, 0):  # batches still group similar lengths
+        assert max(lengths[r[0]] for r in mb) - min(lengths[r[0]] for r in mb) < 60

@@ -60,5 +60,5 @@ report: install
 # A small strategy sweep through Hydra multirun (2 local processes), then the report picks it up.
 ablations: install
 	$(BIN)/python experiments/run.py -m experiment=cpu_repro ablation=strategy hydra/launcher=local_parallel \
-		hydra.launcher.n_jobs=1 'eval=[lm_eval,mosaic_bench]' $(ABLATION_ARGS)
+		dataset.limit=32 'variant=sweep_$${augmentation.name}' 'eval=[lm_eval,mosaic_bench]' 'eval.mosaic_bench.ks=[2]' $(ABLATION_ARGS)
 	$(BIN)/python experiments/report.py $(REPORT_ARGS)

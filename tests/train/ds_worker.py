@@ -30,7 +30,9 @@ def setup(n: int = 16):
 def stop_after(n):
     def on_step(record):
         if n is not None and record["step"] == n:
-            raise SystemExit(3)  # a killed run: both ranks stop after step n
+            import os
+            sys.stdout.flush()
+            os._exit(3)  # a killed run: both ranks stop after step n, with no clean-up
     return on_step
 
 
@@ -47,3 +49,5 @@ if __name__ == "__main__":
         print("LOSSES " + json.dumps([h["loss"] for h in state.history]))
     torch.distributed.barrier()
     torch.distributed.destroy_process_group()
+    from mosaic.train.worker import finish
+    finish()

@@ -1,20 +1,30 @@
-"""The judge interface adapters rely on, and the on-disk judgment cache shared by every judge kind."""
+"""The judge interface adapters rely on, and the on-disk judgment cache shared by every judge kind.
+
+A judge turns chat messages into text. Adapters (AlpacaEval, MT-Bench, pairwise) only see this
+interface, so a GPT-4-class API, a vLLM/``evaluation.server`` endpoint and an in-process model are
+interchangeable, and ``identity()`` (stored with every result) says which one produced a number.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
+@runtime_checkable
 class Judge(Protocol):
-    def complete(self, messages: list[dict], *, max_tokens: int, temperature: float = 0.0) -> str: ...
+    def complete(self, messages: list[dict], *, max_tokens: int, temperature: float | None = None) -> str:
+        """The judge's reply to chat messages ({role, content}); temperature None = the judge's configured one."""
+        ...
 
-    def identity(self) -> dict: ...  # kind, model, base_url, template, seed: never a key
+    def identity(self) -> dict:
+        """kind, model, base_url, template, temperature, seed (never a key): stored with every result."""
+        ...
 
 
-def complete_all(judge, conversations: list[list[dict]], *, max_tokens: int, temperature: float = 0.0) -> list[str]:
+def complete_all(judge, conversations: list[list[dict]], *, max_tokens: int, temperature: float | None = None
+                 ) -> list[str]:
     """Many judgments: batched where the judge can (the local one), one request at a time otherwise."""
     if hasattr(judge, "complete_many"):
         return judge.complete_many(conversations, max_tokens=max_tokens, temperature=temperature)
@@ -22,21 +32,25 @@ def complete_all(judge, conversations: list[list[dict]], *, max_tokens: int, tem
 
 
 class JudgeUnavailable(RuntimeError):
-    """The judge endpoint kept failing; cached judgments are kept, the evaluation stops."""
+    """The judge endpoint kept failing or refused the request; cached judgments are kept, the evaluation stops."""
 
 
 class JudgmentCache:
-    """JSONL of (key, text); a judgment is paid for once. A torn last line (killed run) is ignored."""
+    """JSONL of (key, text), so a judgment is paid for once. Appends are single fsynced writes and a torn
+    last line (a killed run) is skipped, so a killed evaluation resumes where it stopped."""
 
-    def __init__(self, path: Path | None):
-        self.path, self.entries = path, {}
-        if path is not None and path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
+    def __init__(self, path: str | Path | None):
+        from ..generation import JsonlStore
+
+        self.store = JsonlStore(path)
+        self.entries: dict[str, str] = {}
+        for row in self.store.load():
+            if isinstance(row.get("key"), str) and isinstance(row.get("text"), str):
                 self.entries[row["key"]] = row["text"]
+
+    @property
+    def path(self) -> Path | None:
+        return self.store.path
 
     @staticmethod
     def key(*parts) -> str:
@@ -47,10 +61,4 @@ class JudgmentCache:
 
     def put(self, key: str, text: str) -> None:
         self.entries[key] = text
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"key": key, "text": text}, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        self.store.append([{"key": key, "text": text}])

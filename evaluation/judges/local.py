@@ -1,5 +1,8 @@
-"""An in-process Transformers judge over the generation layer (default: SmolLM2-135M-Instruct, weak;
-every table names the judge it came from)."""
+"""An in-process Transformers judge over the generation layer (batched, bf16 on capable CPUs).
+
+Default: SmolLM2-135M-Instruct (``mosaic.models.smollm2.model_dir()``) with its own chat template. It is
+a weak judge; every table names the judge it came from (``identity()``).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +12,7 @@ from .base import JudgmentCache
 
 class LocalJudge:
     def __init__(self, model: str = "smollm2", template: str = "chat_template", cache_path: str | Path | None = None,
-                 seed: int = 0, max_tokens: int = 512):
+                 seed: int = 0, max_tokens: int = 512, temperature: float = 0.0, batch_size: int = 8):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -23,27 +26,32 @@ class LocalJudge:
             self.name = "SmolLM2-135M-Instruct"
         else:
             path = Path(model)
+            if not path.is_dir():
+                raise FileNotFoundError(f"local judge model {model!r}: not a directory (and not 'smollm2')")
             tok = AutoTokenizer.from_pretrained(path)
             self.name = path.name
-        from mosaic.runner import bf16_supported
-
         net = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-        self.generator = Generator(net, tok, template, checkpoint_hash(path), bf16=bf16_supported(), progress=False)
+        self.generator = Generator(net, tok, template, checkpoint_hash(path), progress=False)
         self.template, self.seed, self.max_tokens = template, seed, max_tokens
+        self.temperature, self.batch_size = temperature, batch_size
         self.checkpoint = self.generator.checkpoint_id
-        self.cache = JudgmentCache(Path(cache_path) if cache_path else None)
+        self.cache = JudgmentCache(cache_path)
 
     def identity(self) -> dict:
-        return {"kind": "local", "model": self.name, "checkpoint_hash": self.checkpoint, "template": self.template,
-                "seed": self.seed}
+        return {"kind": "local", "model": self.name, "base_url": None, "checkpoint_hash": self.checkpoint,
+                "template": self.template, "temperature": self.temperature, "seed": self.seed}
 
-    def complete(self, messages: list[dict], *, max_tokens: int, temperature: float = 0.0) -> str:
+    def complete(self, messages: list[dict], *, max_tokens: int, temperature: float | None = None) -> str:
         return self.complete_many([messages], max_tokens=max_tokens, temperature=temperature)[0]
 
-    def complete_many(self, conversations: list[list[dict]], *, max_tokens: int, temperature: float = 0.0) -> list[str]:
+    def complete_many(self, conversations: list[list[dict]], *, max_tokens: int, temperature: float | None = None
+                      ) -> list[str]:
+        """One batched generation for every judgment not yet cached."""
         from ..generation import GenerationConfig
 
-        cfg = GenerationConfig(max_new_tokens=min(max_tokens, self.max_tokens), temperature=temperature, seed=self.seed)
+        temperature = self.temperature if temperature is None else temperature
+        cfg = GenerationConfig(max_new_tokens=min(max_tokens, self.max_tokens), temperature=temperature,
+                               seed=self.seed, batch_size=self.batch_size)
         keys = [JudgmentCache.key(self.checkpoint, self.template, m, temperature, cfg.max_new_tokens, self.seed)
                 for m in conversations]
         todo = [i for i, k in enumerate(keys) if self.cache.get(k) is None]

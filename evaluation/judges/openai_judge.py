@@ -1,8 +1,11 @@
 """A judge behind any OpenAI-compatible chat-completions endpoint (GPT-4-class APIs, vLLM, evaluation.server).
 
-The key is read from the environment variable *named* in the config and is never stored, logged,
-cached or shown in errors. Connection errors, timeouts, 429 and 5xx are retried with exponential
-backoff; after the last attempt ``JudgeUnavailable`` names the URL, model, attempts and last error.
+The key is read from the environment variable *named* by ``api_key_env`` and is never stored, logged,
+cached, put in ``identity()`` or shown in errors (any echo of it in a server message is redacted).
+Connection errors, timeouts, 408/409/429, 5xx and unparseable responses are retried with exponential
+backoff (honouring Retry-After, capped at ``max_backoff``); other 4xx fail at once, since repeating the
+request cannot help. After the last attempt ``JudgeUnavailable`` names the URL, model, attempts and the
+last error. Judgments are cached on disk by (model, base_url, messages, temperature, max_tokens, seed).
 """
 from __future__ import annotations
 
@@ -12,56 +15,94 @@ from pathlib import Path
 
 from .base import JudgeUnavailable, JudgmentCache
 
+RETRY_STATUS = (408, 409, 429)
+
 
 class OpenAIJudge:
-    def __init__(self, model: str, base_url: str, api_key_env: str = "OPENAI_API_KEY", max_retries: int = 5,
-                 backoff: float = 1.0, timeout: float = 60.0, cache_path: str | Path | None = None, seed: int = 0):
+    def __init__(self, model: str, base_url: str, api_key_env: str | None = "OPENAI_API_KEY", max_retries: int = 5,
+                 backoff: float = 1.0, timeout: float = 60.0, cache_path: str | Path | None = None, seed: int = 0,
+                 temperature: float = 0.0, max_backoff: float = 60.0):
         from openai import OpenAI
 
-        self.model, self.base_url, self.api_key_env = model, base_url.rstrip("/"), api_key_env
-        self.max_retries, self.backoff, self.seed = max_retries, backoff, seed
-        key = os.environ.get(api_key_env) if api_key_env else None
+        if max_retries < 0 or backoff < 0 or timeout <= 0:
+            raise ValueError("OpenAIJudge: max_retries and backoff must be >= 0 and timeout > 0")
+        self.model, self.base_url, self.api_key_env = model, base_url.rstrip("/"), api_key_env or None
+        self.max_retries, self.backoff, self.max_backoff = max_retries, backoff, max_backoff
+        self.seed, self.temperature = seed, temperature
+        self._key = os.environ.get(self.api_key_env) if self.api_key_env else None
         # max_retries=0: our own loop retries, so the attempts and the final error are ours to report
-        self.client = OpenAI(base_url=self.base_url, api_key=key or "EMPTY", timeout=timeout, max_retries=0)
-        self.cache = JudgmentCache(Path(cache_path) if cache_path else None)
+        self.client = OpenAI(base_url=self.base_url, api_key=self._key or "EMPTY", timeout=timeout, max_retries=0)
+        self.cache = JudgmentCache(cache_path)
         self.calls = 0  # HTTP requests made (tests check the cache by it)
 
-    def identity(self) -> dict:
-        return {"kind": "openai", "model": self.model, "base_url": self.base_url, "api_key_env": self.api_key_env,
-                "seed": self.seed}
+    def __repr__(self) -> str:  # never the key
+        return f"OpenAIJudge(model={self.model!r}, base_url={self.base_url!r}, api_key_env={self.api_key_env!r})"
 
-    def complete(self, messages: list[dict], *, max_tokens: int, temperature: float = 0.0) -> str:
+    def identity(self) -> dict:
+        return {"kind": "openai", "model": self.model, "base_url": self.base_url, "template": None,
+                "temperature": self.temperature, "seed": self.seed, "api_key_env": self.api_key_env}
+
+    def cache_key(self, messages: list[dict], max_tokens: int, temperature: float) -> str:
+        return JudgmentCache.key(self.model, self.base_url, messages, temperature, max_tokens, self.seed)
+
+    def complete(self, messages: list[dict], *, max_tokens: int, temperature: float | None = None) -> str:
         import openai
 
-        key = JudgmentCache.key(self.model, self.base_url, messages, temperature, max_tokens, self.seed)
+        temperature = self.temperature if temperature is None else temperature
+        key = self.cache_key(messages, max_tokens, temperature)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        last = None
-        for attempt in range(1, self.max_retries + 2):
+        last, attempts = None, self.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            wait = None
             try:
                 self.calls += 1
                 r = self.client.chat.completions.create(model=self.model, messages=messages, max_tokens=max_tokens,
                                                         temperature=temperature, seed=self.seed)
+                if not getattr(r, "choices", None):
+                    raise ValueError(f"the response has no choices: {r!r:.200}")
                 text = r.choices[0].message.content
                 if not isinstance(text, str):
-                    raise JudgeUnavailable(f"{self.base_url} ({self.model}) returned no message content")
+                    raise TypeError(f"the response has no message content: {r!r:.200}")
                 self.cache.put(key, text)
                 return text
-            except (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
-                    openai.InternalServerError) as e:
+            except openai.APIStatusError as e:
+                if e.status_code not in RETRY_STATUS and e.status_code < 500:
+                    hint = ""
+                    if e.status_code in (401, 403):
+                        state = "set" if self._key else "not set"
+                        hint = f" (the key is read from ${self.api_key_env}, which is {state})"
+                    raise JudgeUnavailable(f"judge {self.model!r} at {self.base_url} refused the request: HTTP "
+                                           f"{e.status_code}{hint}: {self._short(e)}") from None
+                last, wait = e, _retry_after(e)
+            except openai.APIConnectionError as e:  # includes timeouts
                 last = e
-            except openai.APIStatusError as e:  # 4xx other than 429: retrying will not help
-                raise JudgeUnavailable(f"judge {self.model} at {self.base_url} refused the request: "
-                                       f"HTTP {e.status_code}: {_short(e)}") from None
-            except (ValueError, KeyError, AttributeError, IndexError, TypeError) as e:  # unparseable response
+            except (openai.APIResponseValidationError, ValueError, KeyError, AttributeError, IndexError,
+                    TypeError) as e:  # an unparseable or malformed response
                 last = e
-            if attempt <= self.max_retries:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-        raise JudgeUnavailable(f"judge {self.model} at {self.base_url} failed after {self.max_retries + 1} attempts; "
-                               f"last error: {type(last).__name__}: {_short(last)}")
+            if attempt < attempts:
+                delay = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
+                time.sleep(min(max(delay, wait or 0), self.max_backoff))
+        what = "" if isinstance(last, openai.APIError) else " (malformed response)"
+        raise JudgeUnavailable(f"judge {self.model!r} at {self.base_url} failed after {attempts} attempts; last error"
+                               f"{what}: {type(last).__name__}: {self._short(last)}")
+
+    def _short(self, e) -> str:
+        text = str(e)
+        body = getattr(getattr(e, "response", None), "text", None)
+        if isinstance(body, str) and body.strip() and body.strip()[:100] not in text:
+            text += f" - {body.strip()[:200]}"
+        if isinstance(e, Exception) and e.__cause__ is not None and str(e.__cause__) not in text:
+            text += f" ({type(e.__cause__).__name__}: {e.__cause__})"
+        if self._key:
+            text = text.replace(self._key, "***")
+        return text[:400] + ("..." if len(text) > 400 else "")
 
 
-def _short(e) -> str:
-    text = str(e)
-    return text[:300] + ("..." if len(text) > 300 else "")
+def _retry_after(e) -> float | None:
+    try:
+        value = e.response.headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None

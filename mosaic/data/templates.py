@@ -36,23 +36,36 @@ class PromptTemplate:
         raise ValueError(f"unknown prompt template {self.name!r}; known: {TEMPLATES}")
 
     def render_chat(self, tok, messages: list[dict], add_generation_prompt: bool = True) -> str:
-        """A multi-turn conversation ({role, content} dicts) as the prompt text of the next assistant turn.
+        """A conversation ({role, content} dicts) as text; with ``add_generation_prompt`` the prompt of the
+        next assistant turn.
 
-        ``vicuna_v1.1`` follows FastChat's separators (" " after a user turn, the end-of-turn token after an
-        assistant turn), so a one-message chat renders exactly ``render``'s prompt.
+        Consistent with ``render`` (what training saw): a one-user-message chat renders exactly its prompt,
+        and every earlier assistant turn ends with the same end-of-turn text training appended.
+        ``vicuna_v1.1`` follows FastChat's separators (" " after a user turn, EOS after an assistant turn;
+        an optional leading system message replaces the default system prompt); ``raw`` joins the
+        contents with blank lines; ``chat_template`` is the tokenizer's own template.
         """
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant") \
+                    or not isinstance(m.get("content"), str):
+                raise ValueError(f"message {i}: expected {{'role': 'system'|'user'|'assistant', 'content': str}}, "
+                                 f"got {m!r:.200}")
         if self.name == "chat_template":
             return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
-        turns = [m for m in messages if m["role"] != "system"]
-        system = next((m["content"] for m in messages if m["role"] == "system"), VICUNA_SYSTEM)
+        if self.name not in TEMPLATES:
+            raise ValueError(f"unknown prompt template {self.name!r}; known: {TEMPLATES}")
+        system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
+        turns = messages[1:] if system is not None else list(messages)
         for i, m in enumerate(turns):
             if m["role"] != ("user", "assistant")[i % 2]:
-                raise ValueError(f"message {i}: expected role {('user', 'assistant')[i % 2]!r}, got {m['role']!r}")
+                raise ValueError(f"message {i + (system is not None)}: expected role "
+                                 f"{('user', 'assistant')[i % 2]!r}, got {m['role']!r} (template {self.name!r} needs "
+                                 "an optional leading system message, then alternating user/assistant turns)")
+        if add_generation_prompt and (not turns or turns[-1]["role"] != "user"):
+            raise ValueError("the last message must be a user turn to prompt the next assistant reply")
         if self.name == "raw":
-            return "\n\n".join(m["content"] for m in turns)
-        if self.name != "vicuna_v1.1":
-            raise ValueError(f"unknown prompt template {self.name!r}; known: {TEMPLATES}")
-        text = system + " "
+            return "\n\n".join(m["content"] for m in ([messages[0]] if system is not None else []) + turns)
+        text = (VICUNA_SYSTEM if system is None else system) + " "
         for m in turns:
             text += (f"USER: {m['content']} " if m["role"] == "user"
                      else f"ASSISTANT: {m['content']}{tok.eos_token or ''}")

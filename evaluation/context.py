@@ -11,6 +11,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
+BACKENDS = ("auto", "transformers", "vllm")
+
 
 @dataclass
 class EvalContext:
@@ -50,6 +52,8 @@ class EvalContext:
         from .generation import Generator, VLLMGenerator
 
         backend = self.generation.get("backend", "auto")
+        if backend not in BACKENDS:
+            raise ValueError(f"generation.backend must be one of {BACKENDS}, got {backend!r}")
         if backend == "vllm" or (backend == "auto" and _vllm_usable()):
             return VLLMGenerator(self.checkpoint, self.template, self.checkpoint_hash,
                                  cache_path=self.out_dir / "generation_cache.jsonl")

@@ -8,6 +8,7 @@ what the failed adapter already paid for (generations, judgments) stays in the o
 from __future__ import annotations
 
 import json
+import time
 import traceback
 from pathlib import Path
 
@@ -70,6 +71,7 @@ def evaluate(cfg: dict, run_dir: Path, repo: Path, run_id: str | None = None) ->
             base_dir = find_baseline(cfg, repo, variant)
             acfg["baseline_context"] = context_for(cfg, base_dir, model_id=f"{variant}-s{cfg['seed']}") \
                 if base_dir else None
+        started = time.perf_counter()
         try:
             res = get_adapter(name)(ctx, acfg)
         except Exception as e:  # recorded, then raised after the other adapters ran
@@ -77,6 +79,8 @@ def evaluate(cfg: dict, run_dir: Path, repo: Path, run_id: str | None = None) ->
             (run_dir / "eval").mkdir(parents=True, exist_ok=True)
             (run_dir / "eval" / f"{name}.error.txt").write_text(traceback.format_exc())
             continue
+        res.info["seconds"] = round(time.perf_counter() - started, 1)  # wall time, generation and judging
+        print(f"[eval] {name}: done in {res.info['seconds']:.0f}s", flush=True)
         results[name] = {"metrics": res.metrics, "info": res.info, "tables": res.tables,
                          "artifacts": [str(p) for p in res.artifacts]}
         write_json(run_dir / "eval" / f"{name}.result.json", results[name])
@@ -98,8 +102,6 @@ def _client(cfg: dict, repo: Path):
 
 
 def log_adapter(run_id: str, cfg: dict, repo: Path, name: str, res) -> None:
-    import time
-
     from mlflow.entities import Metric
 
     from mosaic.tracking import redact

@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--experiment", default="cpu_repro")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--extra", action="store_true", help="also the single-strategy variants (seed 0)")
-    ap.add_argument("--cost-steps", type=int, default=1, help="timed steps per regime and variant (after a warm-up)")
+    ap.add_argument("--cost-steps", type=int, default=2, help="timed steps per regime and variant (after a warm-up)")
     ap.add_argument("--cost-batch-size", type=int, default=2)
     ap.add_argument("--results", type=Path, default=ROOT / "results")
     ap.add_argument("-o", "--override", action="append", default=[], help="a Hydra override for every run")

@@ -18,11 +18,12 @@ nothing parsed (a weak local judge), the means are absent and the failure rate i
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 from ..data import DATA_DIR
@@ -94,13 +95,12 @@ def generate_answers(ctx, questions: list[dict], temperatures: dict, max_new_tok
 
 
 @contextmanager
-def judge_routed_to(judge, name: str, cap: int):
-    """FastChat's judge call, pointed at our judge while the block runs."""
+def judge_routed_to(complete, name: str, cap: int):
+    """FastChat's judge call, pointed at ``complete(messages, max_tokens=, temperature=)`` while the block runs."""
     from fastchat.llm_judge import common
 
     def chat_completion(model, conv, temperature, max_tokens, api_dict=None):
-        return judge.complete(conv.to_openai_api_messages(), max_tokens=min(cap, max_tokens),
-                              temperature=temperature)
+        return complete(conv.to_openai_api_messages(), max_tokens=min(cap, max_tokens), temperature=temperature)
 
     saved, models = common.chat_completion_openai, common.OPENAI_MODEL_LIST  # a tuple in fschat 0.2.36
     common.chat_completion_openai = chat_completion
@@ -109,6 +109,32 @@ def judge_routed_to(judge, name: str, cap: int):
         yield
     finally:
         common.chat_completion_openai, common.OPENAI_MODEL_LIST = saved, models
+
+
+def prefetch_judgments(judge, matches: list, name: str, cap: int) -> int:
+    """Fill the judge's cache in batches before FastChat asks one question at a time.
+
+    FastChat's ``play_a_match_single`` builds each judge prompt and calls the judge sequentially; a local
+    judge is several times faster batched. So the matches are played once against a recorder (FastChat
+    still builds every prompt; the placeholder verdicts are not written), the recorded
+    conversations are completed with ``complete_all`` (batched where the judge can), and the real play
+    that follows is served from the judge's cache. Returns the number of judge prompts."""
+    from fastchat.llm_judge import common
+
+    from ..judges import complete_all
+
+    recorded: dict[tuple, list] = {}
+
+    def record(messages, *, max_tokens, temperature):
+        recorded.setdefault((max_tokens, temperature), []).append(messages)
+        return ""
+
+    with judge_routed_to(record, name, cap):
+        for m in matches:
+            common.play_a_match_single(m, None)
+    for (max_tokens, temperature), conversations in recorded.items():
+        complete_all(judge, conversations, max_tokens=max_tokens, temperature=temperature)
+    return sum(len(c) for c in recorded.values())
 
 
 def summarise(judgments: list[dict], questions: list[dict]) -> tuple[dict, list[dict]]:
@@ -176,7 +202,11 @@ def run(ctx, cfg: dict) -> AdapterResult:
     out_file = judgment_dir / f"{name.replace('/', '_')}_single.jsonl"
     out_file.unlink(missing_ok=True)  # judgments are cached by the judge; the file is rebuilt whole
     judgment_dir.mkdir(parents=True, exist_ok=True)
-    with judge_routed_to(judge, name, int(cfg.get("judge_max_tokens", 512))):
+    cap = int(cfg.get("judge_max_tokens", 512))
+    if hasattr(judge, "complete_many"):
+        with redirect_stdout(io.StringIO()):  # FastChat prints every placeholder verdict
+            prefetch_judgments(judge, matches, name, cap)
+    with judge_routed_to(judge.complete, name, cap):
         for m in matches:
             common.play_a_match_single(m, str(out_file))
     judgments = [json.loads(line) for line in out_file.read_text().splitlines()]

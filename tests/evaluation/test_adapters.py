@@ -77,6 +77,26 @@ def test_mt_bench_end_to_end_in_fastchat_layout(ctx, tmp_path):
     assert loaded
 
 
+def test_mt_bench_judges_in_one_batch_then_replays_from_the_cache(ctx, tmp_path):
+    """FastChat asks the judge one prompt at a time; the adapter collects the prompts first and the local
+    judge completes them in one batched call, so FastChat's real play makes no further model call."""
+    from evaluation.data import DATA_DIR
+
+    data = tmp_path / "data"
+    (data / "mt_bench" / "reference_answer").mkdir(parents=True)
+    questions = [dict(q, turns=[t + " Be brief." for t in q["turns"]]) for q in MT_QUESTIONS]  # not cached yet
+    (data / "mt_bench" / "question.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+    (data / "mt_bench" / "reference_answer" / "gpt-4.jsonl").write_text(json.dumps(MT_REFERENCE) + "\n")
+    (data / "judge_prompts.jsonl").write_text((DATA_DIR / "mt_bench" / "judge_prompts.jsonl").read_text())
+    judge = ctx.judge
+    calls, cached = judge.generator.model_calls, len(judge.cache.entries)
+    res = get_adapter("mt_bench")(ctx, {"questions": "official", "data_dir": str(data), "max_new_tokens": 8,
+                                        "judge_max_tokens": 24})
+    assert judge.generator.model_calls - calls == 1  # 4 judge prompts, batch size 8
+    assert len(judge.cache.entries) - cached == 4
+    assert res.metrics["mt_bench/n_judged"] + res.metrics["mt_bench/parse_failures"] == 4
+
+
 def test_mt_bench_names_a_missing_reference(ctx, tmp_path):
     data = tmp_path / "data"
     (data / "mt_bench" / "reference_answer").mkdir(parents=True)

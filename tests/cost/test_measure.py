@@ -28,6 +28,13 @@ def test_measure_rates_times_real_steps_and_restores_weights(tokenizer):
     few = measure_rates(model, {"original": examples[:2]}, ("packed",), steps=1, batch_size=2, max_len=2048,
                         bf16=False, pad_id=tokenizer.pad_token_id)  # two examples fill one row: repeated to time
     assert few["original"]["packed"]["timed_steps"] == 1
+    padded = measure_rates(model, {"original": examples[:12], "mosaic": examples[12:]}, ("static_pad",), steps=1,
+                           batch_size=2, max_len=128, bf16=False, pad_id=tokenizer.pad_token_id)
+    # every static_pad step is [2, 128] whatever the data: timed once, the processed rate is shared
+    assert padded["mosaic"]["static_pad"]["measured_on"] == "original"
+    assert padded["mosaic"]["static_pad"]["processed_tokens_per_s"] == padded["original"]["static_pad"][
+        "processed_tokens_per_s"]
+    assert "real_tokens_per_s" not in padded["mosaic"]["static_pad"]
     with pytest.raises(ValueError, match="too few examples"):
         measure_rates(model, {"original": []}, ("dynamic",), steps=1, batch_size=2, max_len=2048,
                       bf16=False, pad_id=tokenizer.pad_token_id)

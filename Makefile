@@ -58,7 +58,10 @@ report: install
 	$(BIN)/python experiments/report.py $(REPORT_ARGS)
 
 # A small strategy sweep through Hydra multirun (2 local processes), then the report picks it up.
+# Micro-batch 2 x accumulation 2 (= batch 4): one job at batch 4 of 2000-token samples peaks near 12 GB,
+# two of them do not fit in 24 GB.
 ablations: install
 	$(BIN)/python experiments/run.py -m experiment=cpu_repro ablation=strategy hydra/launcher=local_parallel \
-		dataset.limit=32 'variant=sweep_$${augmentation.name}' 'eval=[lm_eval,mosaic_bench]' 'eval.mosaic_bench.ks=[2]' $(ABLATION_ARGS)
+		dataset.limit=32 train.batch_size=2 train.grad_accum=2 'variant=sweep_$${augmentation.name}' \
+		'eval=[lm_eval,mosaic_bench]' 'eval.mosaic_bench.ks=[2]' $(ABLATION_ARGS)
 	$(BIN)/python experiments/report.py $(REPORT_ARGS)

@@ -27,7 +27,8 @@ T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8
 VARIANT_ORDER = ("none", "all", "primary", "format", "permute", "maskout")
 HEADLINE = [("pairwise/winning_score", "pairwise winning score"), ("alpaca_eval/win_rate", "AlpacaEval win rate"),
             ("alpaca_eval/length_controlled_win_rate", "AlpacaEval LC win rate"), ("mt_bench/average", "MT-Bench"),
-            ("lm_eval/average", "lm-eval average"), ("mosaic_bench/both_acc", "mosaic-bench accuracy")]
+            ("lm_eval/average", "lm-eval average"), ("mosaic_bench/structure_acc", "mosaic-bench structure"),
+            ("mosaic_bench/both_acc", "mosaic-bench accuracy")]
 JUDGED = {"pairwise": "pairwise/parse_failure_rate", "alpaca_eval": "alpaca_eval/parse_failure_rate",
           "mt_bench": "mt_bench/parse_failure_rate"}
 
@@ -218,7 +219,7 @@ def build_report(study: str, tracking: str | None, results: Path) -> dict:
     tables.append(tb)
     summary["mosaic_bench"] = bench
 
-    sweep_tables = _sweeps(client, exp.experiment_id, data["sweeps"])
+    sweep_tables, sweep_strategy = _sweeps(client, exp.experiment_id, data["sweeps"])
     tables += sweep_tables
     summary["sweeps"] = [t.name for t in sweep_tables]
     for t in tables:
@@ -231,7 +232,7 @@ def build_report(study: str, tracking: str | None, results: Path) -> dict:
 
     write_json(results / "summary.json", json.loads(json.dumps(summary, default=str).replace("NaN", "null")))
     with atomic_open(results / "REPORT.md") as fh:
-        fh.write(_claims(training, cost, judge_name, bench, tables))
+        fh.write(_claims(training, cost, judge_name, bench, tables, sweep_strategy))
     return summary
 
 
@@ -271,15 +272,20 @@ def _mosaic_bench_rows(client, training: dict, variants: list[str]) -> list[dict
     return sorted(out, key=lambda r: (order.get(r["variant"], 99), r["strategy"], r["k"], r["vocabulary"]))
 
 
-def _sweeps(client, exp_id: str, sweeps: list) -> list[Table]:
-    tables = []
+def _sweeps(client, exp_id: str, sweeps: list) -> tuple[list[Table], dict[str, float]]:
+    """A table per sweep, and the mosaic-bench accuracy per strategy of the latest sweep over
+    ``augmentation`` (for the strategy-ranking claim)."""
+    tables, strategy = [], {}
     for n, parent in enumerate(sweeps):
-        children = client.search_runs([exp_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
-                                      order_by=["attributes.start_time ASC"])
-        if not children:
+        children = client.search_runs([exp_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}' and "
+                                      "tags.run_complete = 'true'", order_by=["attributes.start_time ASC"])
+        if not children:  # a sweep that finished no job (killed, or every job failed)
             continue
         overrides = json.loads(parent.data.tags.get("sweep_overrides", "[]"))
-        swept = sorted({o.split("=")[0] for o in overrides if "," in o})
+        params = json.loads(parent.data.tags.get("sweep_params", "{}"))
+        overrides += [f"{k}={v}" for k, v in params.items()]
+        swept = sorted({o.split("=")[0].lstrip("+~") for o in overrides
+                        if "," in o and not o.split("=", 1)[-1].startswith("[")})  # a list value is not a sweep
         keys = sorted({k for c in children for k in c.data.metrics if k.split("/")[0] in
                        ("lm_eval", "mosaic_bench", "alpaca_eval", "mt_bench", "pairwise") and k.count("/") == 1
                        and not k.endswith(("parse_failures", "n_judged", "standard_error", "avg_output_chars"))})
@@ -290,7 +296,10 @@ def _sweeps(client, exp_id: str, sweeps: list) -> list[Table]:
             params = [c.data.params.get(s, c.data.params.get(s.split(".")[0] + ".name", "")) for s in swept]
             t.add(c.info.run_name, *params, *[fmt(c.data.metrics.get(k, float("nan")), digits=4) for k in keys])
         tables.append(t)
-    return tables
+        if swept == ["augmentation"]:
+            strategy = {c.data.params.get("augmentation.name", ""): c.data.metrics["mosaic_bench/structure_acc"]
+                        for c in children if "mosaic_bench/structure_acc" in c.data.metrics}
+    return tables, strategy
 
 
 def _figures(client, data: dict, training: dict, bench: list[dict], cost: dict | None, out: Path) -> None:
@@ -369,7 +378,8 @@ def _figures(client, data: dict, training: dict, bench: list[dict], cost: dict |
         plt.close(fig)
 
 
-def _claims(training: dict, cost: dict | None, judge: str, bench: list[dict], tables: list[Table]) -> str:
+def _claims(training: dict, cost: dict | None, judge: str, bench: list[dict], tables: list[Table],
+            sweep_strategy: dict[str, float] | None = None) -> str:
     model = _model(training)
     seeds = sorted({s for (v, s) in training if v in ("none", "all")})
     lines = [f"# Mosaic-IT claims at CPU scale\n",
@@ -411,9 +421,15 @@ def _claims(training: dict, cost: dict | None, judge: str, bench: list[dict], ta
         ev = ", ".join(f"{r}: {q[r]['device_hours']:.2f}x" for r in sorted(q))
         static = q.get("static_pad", {}).get("device_hours", float("nan"))
         others = [q[r]["device_hours"] for r in q if r != "static_pad"]
-        verdict = ("supported only under FastChat-style static padding; " if static <= 0.3 else "not supported; ") + \
-            ("not supported under dynamic padding or packing, where Mosaic-IT costs more" if min(others) > 1 else
-             "also lower under dynamic padding/packing")
+        def saving(regime: str) -> str:
+            r = q[regime]["device_hours"]
+            return (f"{regime} {r:.2f}x: " + ("80% lower or better" if r <= 0.2 else "lower, short of 80%" if r <= 0.95
+                                              else "no material difference (within 5%)" if r <= 1.05
+                                              else "Mosaic-IT costs more"))
+        held = [r for r in sorted(q) if q[r]["device_hours"] <= 0.3]
+        verdict = (("supported only under FastChat-style static padding" if held == ["static_pad"] else
+                    f"supported under {', '.join(held)}") if held else "not supported") + \
+            "; " + "; ".join(saving(r) for r in sorted(q) if r not in held)
         lines.append(f"| 80% lower training cost | Mosaic-IT / original device-hours (measured rates x exact plans): "
                      f"{ev} | {verdict} |")
     else:
@@ -425,19 +441,29 @@ def _claims(training: dict, cost: dict | None, judge: str, bench: list[dict], ta
                  f"as stated: losses on different data are not comparable |")
     ablation = [v for v in ("primary", "format", "permute", "maskout") if any(x == v for x, _ in training)]
     if ablation:
-        scores = {v: mean_ci(metric_values(training, v, "mosaic_bench/both_acc")[0])[0]
+        scores = {v: mean_ci(metric_values(training, v, "mosaic_bench/structure_acc")[0])[0]
                   for v in ablation + ["all"]}
         ranking = " > ".join(f"{v} ({s:.3f})" for v, s in sorted(scores.items(), key=lambda x: -x[1]))
-        lines.append(f"| strategy ranking (all strategies best) | mosaic-bench accuracy, one seed each: {ranking} | "
+        lines.append(f"| strategy ranking (all strategies best) | mosaic-bench structure accuracy, one seed each: {ranking} | "
                      f"{'consistent with the paper' if max(scores, key=scores.get) == 'all' else 'not supported at this scale'} "
                      "(single seeds: indicative only) |")
+    elif sweep_strategy and "all" in sweep_strategy and len(sweep_strategy) > 1:
+        ranking = " > ".join(f"{v} ({a:.3f})" for v, a in sorted(sweep_strategy.items(), key=lambda x: -x[1]))
+        best = max(sweep_strategy.values())
+        top = sorted(v for v, a in sweep_strategy.items() if a == best)
+        lines.append(f"| strategy ranking (all strategies best) | `make ablations` sweep (32 examples, k = 2), "
+                     f"mosaic-bench structure accuracy, one seed each: {ranking} | "
+                     f"{'consistent with the paper' if top == ['all'] else 'not supported at this scale'}"
+                     f"{' (a tie)' if len(top) > 1 else ''} "
+                     "(single seeds on a small benchmark: indicative only) |")
     else:
         lines.append("| strategy ranking (all strategies best) | single-strategy variants not run | not tested "
                      "(`make reproduce EXTRA=1` or `make ablations`) |")
     m, h, n = paired_diff(training, "mosaic_bench/structure_acc")
     if n:
         verdict = ("not testable at this scale (fewer than two paired seeds)" if n < 2 or math.isnan(h) else
-                   "supported at this scale" if m - h > 0 else
+                   ("supported at this scale, a small effect (under 5 points)" if m < 0.05 else
+                    "supported at this scale") if m - h > 0 else
                    "not supported: worse at this scale" if m + h < 0 else
                    "not supported at this scale: the difference is within seed noise")
         lines.append(f"| (new) Mosaic-IT teaches following multi-instruction meta-instructions | mosaic-bench structure "

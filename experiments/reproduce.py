@@ -40,9 +40,11 @@ def compose(experiment: str, overrides: list[str]) -> dict:
     from hydra import compose as hydra_compose, initialize_config_dir
     from omegaconf import OmegaConf
 
+    from mosaic.runner import select_evals
+
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        return OmegaConf.to_container(hydra_compose("config", overrides=[f"experiment={experiment}", *overrides]),
-                                      resolve=True)
+        return select_evals(OmegaConf.to_container(
+            hydra_compose("config", overrides=[f"experiment={experiment}", *overrides]), resolve=True))
 
 
 def client_for(cfg: dict):

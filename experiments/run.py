@@ -19,9 +19,9 @@ sys.path.insert(0, str(REPO))
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
-    from mosaic.runner import ConfigError, run
+    from mosaic.runner import ConfigError, run, select_evals
 
-    resolved = OmegaConf.to_container(cfg, resolve=True)
+    resolved = select_evals(OmegaConf.to_container(cfg, resolve=True))
     try:
         record = run(resolved, REPO)
     except ConfigError as e:

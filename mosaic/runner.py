@@ -24,6 +24,16 @@ class ConfigError(ValueError):
     """A configuration that cannot run; the message names the key."""
 
 
+def select_evals(cfg: dict) -> dict:
+    """The composed config with only the evaluations the ``eval`` group selected.
+
+    Each conf/eval file sets ``adapter``; an experiment that tunes an adapter's settings
+    (``eval: {alpaca_eval: {limit: 32}}``) creates the key without selecting the adapter, so
+    ``experiment=cpu_repro eval=[lm_eval]`` runs lm-eval only."""
+    evals = cfg.get("eval") or {}
+    return {**cfg, "eval": {n: c for n, c in evals.items() if isinstance(c, dict) and c.get("adapter") == n}}
+
+
 def validate(cfg: dict) -> None:
     model, aug, train, ds = cfg["model"], cfg["augmentation"], cfg["train"], cfg.get("deepspeed", {})
     if model.get("source") not in MODEL_SOURCES:

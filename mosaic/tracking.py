@@ -107,11 +107,15 @@ class SweepParentRun(_HydraCallback):
         name = str(config.study)
         exp = client.get_experiment_by_name(name)
         exp_id = exp.experiment_id if exp else client.create_experiment(name)
-        overrides = list(OmegaConf.select(config, "hydra.overrides.task") or [])
+        # unresolved: `variant=sweep_${augmentation.name}` must not be resolved against the parent's config
+        overrides = OmegaConf.to_container(OmegaConf.select(config, "hydra.overrides.task"), resolve=False) or []
+        params = OmegaConf.select(config, "hydra.sweeper.params")  # sweeps shipped in conf/ablation/
+        params = {str(k): str(v) for k, v in OmegaConf.to_container(params, resolve=False).items()} if params else {}
         sweep_dir = Path(str(config.hydra.sweep.dir))
         run = client.create_run(exp_id, run_name=f"sweep-{sweep_dir.name}",
                                 tags={"sweep": "true", "sweep_dir": str(sweep_dir),
-                                      "sweep_overrides": json.dumps(overrides), "git_commit": git_commit(repo)})
+                                      "sweep_overrides": json.dumps(overrides), "sweep_params": json.dumps(params),
+                                      "git_commit": git_commit(repo)})
         sweep_dir.mkdir(parents=True, exist_ok=True)
         (sweep_dir / "parent_run_id").write_text(run.info.run_id + "\n")
         os.environ[PARENT_RUN_ENV] = run.info.run_id

@@ -200,3 +200,13 @@ def test_finished_training_is_reused_and_forced_again(tmp_path, monkeypatch):
     monkeypatch.delenv("FORCE")
     changed = run({**cfg, "train": {**cfg["train"], "lr": 0.5}}, REPO, tracking=False)  # another training config
     assert changed["training_hash"] != first["training_hash"]
+
+
+def test_an_experiment_tuning_an_adapter_does_not_select_it():
+    from mosaic.runner import select_evals
+
+    cfg = select_evals(composed("experiment=cpu_repro", "eval=[lm_eval]"))
+    assert list(cfg["eval"]) == ["lm_eval"] and cfg["eval"]["lm_eval"]["batch_size"] == 8  # cpu_repro's setting kept
+    assert sorted(select_evals(composed("experiment=cpu_repro"))["eval"]) == [
+        "alpaca_eval", "lm_eval", "mosaic_bench", "mt_bench", "pairwise"]
+    assert select_evals(composed("experiment=cpu_repro", "eval=[]"))["eval"] == {}

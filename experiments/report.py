@@ -273,7 +273,7 @@ def _mosaic_bench_rows(client, training: dict, variants: list[str]) -> list[dict
 
 
 def _sweeps(client, exp_id: str, sweeps: list) -> tuple[list[Table], dict[str, float]]:
-    """A table per sweep, and the mosaic-bench accuracy per strategy of the latest sweep over
+    """A table per sweep, and the mosaic-bench structure accuracy per strategy of the latest sweep over
     ``augmentation`` (for the strategy-ranking claim)."""
     tables, strategy = [], {}
     for n, parent in enumerate(sweeps):
@@ -282,8 +282,8 @@ def _sweeps(client, exp_id: str, sweeps: list) -> tuple[list[Table], dict[str, f
         if not children:  # a sweep that finished no job (killed, or every job failed)
             continue
         overrides = json.loads(parent.data.tags.get("sweep_overrides", "[]"))
-        params = json.loads(parent.data.tags.get("sweep_params", "{}"))
-        overrides += [f"{k}={v}" for k, v in params.items()]
+        sweeper = json.loads(parent.data.tags.get("sweep_params", "{}"))
+        overrides += [f"{k}={v}" for k, v in sweeper.items()]
         swept = sorted({o.split("=")[0].lstrip("+~") for o in overrides
                         if "," in o and not o.split("=", 1)[-1].startswith("[")})  # a list value is not a sweep
         keys = sorted({k for c in children for k in c.data.metrics if k.split("/")[0] in
@@ -419,8 +419,6 @@ def _claims(training: dict, cost: dict | None, judge: str, bench: list[dict], ta
     if cost:
         q = cost["mosaic_over_original"]
         ev = ", ".join(f"{r}: {q[r]['device_hours']:.2f}x" for r in sorted(q))
-        static = q.get("static_pad", {}).get("device_hours", float("nan"))
-        others = [q[r]["device_hours"] for r in q if r != "static_pad"]
         def saving(regime: str) -> str:
             r = q[regime]["device_hours"]
             return (f"{regime} {r:.2f}x: " + ("80% lower or better" if r <= 0.2 else "lower, short of 80%" if r <= 0.95
@@ -440,22 +438,22 @@ def _claims(training: dict, cost: dict | None, judge: str, bench: list[dict], ta
                  f"runs (dynamic batching) took {fmt(m, h, 5)} device-hours more with Mosaic-IT (n={n}) | not testable "
                  f"as stated: losses on different data are not comparable |")
     ablation = [v for v in ("primary", "format", "permute", "maskout") if any(x == v for x, _ in training)]
-    if ablation:
+    if ablation:  # single-strategy variants of this study (make reproduce EXTRA=1) before the sweep
         scores = {v: mean_ci(metric_values(training, v, "mosaic_bench/structure_acc")[0])[0]
                   for v in ablation + ["all"]}
-        ranking = " > ".join(f"{v} ({s:.3f})" for v, s in sorted(scores.items(), key=lambda x: -x[1]))
-        lines.append(f"| strategy ranking (all strategies best) | mosaic-bench structure accuracy, one seed each: {ranking} | "
-                     f"{'consistent with the paper' if max(scores, key=scores.get) == 'all' else 'not supported at this scale'} "
-                     "(single seeds: indicative only) |")
+        source, caveat = "mosaic-bench structure accuracy, one seed each", "single seeds"
     elif sweep_strategy and "all" in sweep_strategy and len(sweep_strategy) > 1:
-        ranking = " > ".join(f"{v} ({a:.3f})" for v, a in sorted(sweep_strategy.items(), key=lambda x: -x[1]))
-        best = max(sweep_strategy.values())
-        top = sorted(v for v, a in sweep_strategy.items() if a == best)
-        lines.append(f"| strategy ranking (all strategies best) | `make ablations` sweep (32 examples, k = 2), "
-                     f"mosaic-bench structure accuracy, one seed each: {ranking} | "
+        scores = sweep_strategy
+        source = "`make ablations` sweep (32 examples, k = 2), mosaic-bench structure accuracy, one seed each"
+        caveat = "single seeds on a small benchmark"
+    else:
+        scores = None
+    if scores:
+        ranking = " > ".join(f"{v} ({a:.3f})" for v, a in sorted(scores.items(), key=lambda x: -x[1]))
+        top = sorted(v for v, a in scores.items() if a == max(scores.values()))
+        lines.append(f"| strategy ranking (all strategies best) | {source}: {ranking} | "
                      f"{'consistent with the paper' if top == ['all'] else 'not supported at this scale'}"
-                     f"{' (a tie)' if len(top) > 1 else ''} "
-                     "(single seeds on a small benchmark: indicative only) |")
+                     f"{' (a tie)' if len(top) > 1 else ''} ({caveat}: indicative only) |")
     else:
         lines.append("| strategy ranking (all strategies best) | single-strategy variants not run | not tested "
                      "(`make reproduce EXTRA=1` or `make ablations`) |")

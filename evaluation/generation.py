@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from mosaic.stages import checkpoint_hash  # noqa: F401  (one definition; re-exported for adapters)
+
 MAX_TOP_LOGPROBS = 20
 
 
@@ -95,22 +97,6 @@ class Completion:
     @classmethod
     def from_row(cls, row: dict) -> "Completion":
         return cls(row["text"], row["n_tokens"], row["finish_reason"], row.get("logprobs"))
-
-
-def checkpoint_hash(directory: str | Path) -> str:
-    """SHA-256 over the weight and config files of a saved model (names and bytes), so a cache entry can
-    never be served for other weights. For a model that only exists in memory pass an explicit id instead."""
-    directory = Path(directory)
-    files = sorted(p for p in directory.iterdir() if p.suffix in (".safetensors", ".bin", ".json") and p.is_file())
-    if not any(p.suffix in (".safetensors", ".bin") for p in files):
-        raise FileNotFoundError(f"{directory}: no model weights (*.safetensors or *.bin)")
-    h = hashlib.sha256()
-    for p in files:
-        h.update(p.name.encode() + b"\0")
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                h.update(block)
-    return h.hexdigest()[:20]
 
 
 class JsonlStore:

@@ -8,11 +8,13 @@ what the failed adapter already paid for (generations, judgments) stays in the o
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
 from pathlib import Path
 
 from mosaic.data.io import write_json
+from mosaic.secrets import redact
 
 from .adapters import get_adapter
 from .context import EvalContext
@@ -24,73 +26,99 @@ class EvaluationFailed(RuntimeError):
     """One or more adapters failed; the others' results were recorded."""
 
 
-def context_for(cfg: dict, run_dir: Path, model_id: str | None = None) -> EvalContext:
+def context_for(cfg: dict, checkpoint: Path, out_dir: Path, model_id: str | None = None) -> EvalContext:
     from mosaic.runner import bf16_supported
 
     gen = dict(cfg.get("generation") or {})
-    return EvalContext(checkpoint=run_dir / "checkpoint", template=cfg["model"]["template"],
-                       out_dir=run_dir / "eval", model_id=model_id or cfg["run_name"], seed=cfg["seed"],
+    return EvalContext(checkpoint=checkpoint, template=cfg["model"]["template"],
+                       out_dir=out_dir, model_id=model_id or cfg["run_name"], seed=cfg["seed"],
                        bf16=bf16_supported() and cfg["train"].get("precision") != "fp32",
                        judge_cfg=dict(cfg.get("judge") or {"kind": "local"}), generation=gen)
 
 
 def find_baseline(cfg: dict, repo: Path, variant: str) -> Path | None:
-    """The run directory of the finished ``variant`` run of the same study and seed, from MLflow."""
-    import mlflow
+    """The checkpoint of the newest finished ``variant`` run of the same study and seed, from MLflow."""
+    from mosaic.stages import STAGE_LAYOUT, TAG_LAYOUT, find_run
 
-    from mosaic.tracking import tracking_uri
-
-    client = mlflow.MlflowClient(tracking_uri(cfg.get("tracking", {}).get("uri"), repo))
-    exp = client.get_experiment_by_name(cfg["study"])
-    if exp is None:
+    run = find_run(_client(cfg, repo), cfg["study"], variant=variant, train_status="finished",
+                   **{TAG_LAYOUT: STAGE_LAYOUT, "seed": str(cfg["seed"])})
+    if run is None:
         return None
-    runs = client.search_runs([exp.experiment_id], filter_string=(
-        f"tags.variant = '{variant}' and params.seed = '{cfg['seed']}' and tags.train_status = 'finished'"),
-        order_by=["attributes.start_time DESC"], max_results=1)
-    if not runs:
-        return None
-    path = Path(runs[0].data.tags.get("run_dir", ""))
-    return path if (path / "checkpoint").exists() else None
+    path = Path(run.data.tags.get("checkpoint", ""))
+    return path if (path / "config.json").exists() else None
 
 
-def evaluate(cfg: dict, run_dir: Path, repo: Path, run_id: str | None = None) -> dict:
-    """Run the configured adapters; returns {name: {metrics, info}} and logs to MLflow run ``run_id``."""
+def evaluate(cfg: dict, checkpoint: Path, root: Path, repo: Path, run_id: str | None = None) -> dict:
+    """Run the configured adapters on ``checkpoint``; returns {name: {metrics, info, ...}} plus ``_stage``
+    (the evaluation stage's directory), and logs to MLflow run ``run_id``.
+
+    The evaluation is a stage keyed by the checkpoint's hash (and the baseline's, for pairwise) and the
+    evaluation settings: a finished one is reused; an unfinished one resumes from its caches."""
+    from mosaic.stages import Stage, checkpoint_hash, eval_key
+
     selected = cfg.get("eval") or {}
     unknown = [n for n in selected if n not in ORDER]
     if unknown:
         raise ValueError(f"unknown eval {unknown}; known: {list(ORDER)}")
-    ctx = context_for(cfg, run_dir)
+    baseline = None
+    if "pairwise" in selected:
+        variant = (selected["pairwise"] or {}).get("baseline_variant", "none")
+        baseline = None if cfg.get("variant") == variant else find_baseline(cfg, repo, variant)
+    stage = Stage(root, "eval", eval_key(checkpoint_hash(checkpoint), cfg,
+                                         checkpoint_hash(baseline) if baseline else None))
+    if not stage.done():
+        with stage.claim() as work:
+            if not stage.done():
+                _run_adapters(cfg, checkpoint, baseline, work, repo, run_id)
+                stage.commit({"adapters": [n for n in ORDER if n in selected], "checkpoint": str(checkpoint)})
+                return {**_load(stage.final, selected), "_stage": str(stage.final)}
+    results = _load(stage.final, selected)
+    if run_id:  # finished earlier, for another MLflow run (or before the store was reset)
+        for name, res in results.items():
+            log_adapter(run_id, cfg, repo, name, res["metrics"], res["info"], res.get("tables", {}),
+                        [stage.final / a for a in res.get("artifacts", [])])
+        _log_status(run_id, cfg, repo, results, {})
+    return {**results, "_stage": str(stage.final)}
+
+
+def _load(directory: Path, selected: dict) -> dict:
+    return {n: json.loads((directory / f"{n}.result.json").read_text()) for n in ORDER if n in selected}
+
+
+def _run_adapters(cfg: dict, checkpoint: Path, baseline: Path | None, work: Path, repo: Path,
+                  run_id: str | None) -> None:
+    selected = cfg.get("eval") or {}
+    ctx = context_for(cfg, checkpoint, work)
     results, failed = {}, {}
     for name in [n for n in ORDER if n in selected]:
         acfg = dict(selected[name] or {})
         if name == "pairwise":
             variant = acfg.get("baseline_variant", "none")
             if cfg.get("variant") == variant:
-                results[name] = {"metrics": {}, "info": {"skipped": f"this run is the baseline ({variant})"}}
+                results[name] = {"metrics": {}, "info": {"skipped": f"this run is the baseline ({variant})"},
+                                 "tables": {}, "artifacts": []}
+                write_json(work / f"{name}.result.json", results[name])
                 continue
-            base_dir = find_baseline(cfg, repo, variant)
-            acfg["baseline_context"] = context_for(cfg, base_dir, model_id=f"{variant}-s{cfg['seed']}") \
-                if base_dir else None
+            acfg["baseline_context"] = context_for(cfg, baseline, work / "baseline",
+                                                   model_id=f"{variant}-s{cfg['seed']}") if baseline else None
         started = time.perf_counter()
         try:
             res = get_adapter(name)(ctx, acfg)
         except Exception as e:  # recorded, then raised after the other adapters ran
             failed[name] = f"{type(e).__name__}: {e}"
-            (run_dir / "eval").mkdir(parents=True, exist_ok=True)
-            (run_dir / "eval" / f"{name}.error.txt").write_text(traceback.format_exc())
+            (work / f"{name}.error.txt").write_text(traceback.format_exc())
             continue
         res.info["seconds"] = round(time.perf_counter() - started, 1)  # wall time, generation and judging
         print(f"[eval] {name}: done in {res.info['seconds']:.0f}s", flush=True)
         results[name] = {"metrics": res.metrics, "info": res.info, "tables": res.tables,
-                         "artifacts": [str(p) for p in res.artifacts]}
-        write_json(run_dir / "eval" / f"{name}.result.json", results[name])
+                         "artifacts": [os.path.relpath(p, work) for p in res.artifacts]}
+        write_json(work / f"{name}.result.json", results[name])
         if run_id:
-            log_adapter(run_id, cfg, repo, name, res)
+            log_adapter(run_id, cfg, repo, name, res.metrics, res.info, res.tables, res.artifacts)
     if run_id:
         _log_status(run_id, cfg, repo, results, failed)
     if failed:
         raise EvaluationFailed("; ".join(f"{k}: {v}" for k, v in failed.items()))
-    return results
 
 
 def _client(cfg: dict, repo: Path):
@@ -101,16 +129,15 @@ def _client(cfg: dict, repo: Path):
     return mlflow.MlflowClient(tracking_uri(cfg.get("tracking", {}).get("uri"), repo))
 
 
-def log_adapter(run_id: str, cfg: dict, repo: Path, name: str, res) -> None:
+def log_adapter(run_id: str, cfg: dict, repo: Path, name: str, metrics: dict, info: dict, tables: dict,
+                artifacts) -> None:
     from mlflow.entities import Metric
-
-    from mosaic.tracking import redact
 
     client = _client(cfg, repo)
     now = int(time.time() * 1000)
-    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in res.metrics.items()])
-    client.log_dict(run_id, redact({"info": res.info, "tables": res.tables}), f"eval/{name}/info.json")
-    for path in res.artifacts:
+    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+    client.log_dict(run_id, redact({"info": info, "tables": tables}), f"eval/{name}/info.json")
+    for path in artifacts:
         client.log_artifact(run_id, str(path), f"eval/{name}")
 
 
@@ -122,4 +149,4 @@ def _log_status(run_id: str, cfg: dict, repo: Path, results: dict, failed: dict)
         client.set_tag(run_id, f"eval_status/{name}", "failed")
         client.set_tag(run_id, f"eval_error/{name}", err[:4000])
     judge = dict(cfg.get("judge") or {})
-    client.set_tag(run_id, "judge", json.dumps({k: v for k, v in judge.items() if k != "api_key"}))
+    client.set_tag(run_id, "judge", json.dumps(redact({k: v for k, v in judge.items() if k != "api_key"})))

@@ -9,15 +9,16 @@ Stages (one status line each):
                few timed real steps per regime (measured rates -> wall time and device-hours);
   4. counts  — instructions per sample under every count distribution (the paper's Figure 3);
   5. report  — ``experiments/report.py``, from the MLflow store only.
-A finished run is found in MLflow by its config hash and data hash and is not redone (``FORCE=1``
-redoes everything); a run interrupted at any point resumes (training from its checkpoint, evaluation
-from the generation and judgment caches).
+A finished run is found in MLflow by its run key (a hash of the training stage's inputs, data
+included, and of the evaluation settings: mosaic/stages.py) and is not redone (``FORCE=1`` redoes
+everything); a run interrupted at any point resumes (training from its checkpoint, evaluation from the
+generation and judgment caches). Runs written by the earlier layout, without stage keys, are named
+and rerun.
 Usage: python experiments/reproduce.py [--experiment cpu_repro] [--seeds 0 1 2] [--extra] [-o key=value ...]
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -55,38 +56,37 @@ def client_for(cfg: dict):
     return mlflow.MlflowClient(tracking_uri(cfg.get("tracking", {}).get("uri"), ROOT))
 
 
-def data_hash_of(cfg: dict) -> str:
-    """The SHA-256 of the training samples this config produces (built in a temporary directory)."""
-    from mosaic.data.io import file_sha256
-    from mosaic.runner import prepare_data
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path, _ = prepare_data(cfg, Path(tmp))
-        return file_sha256(path)
+def runs_root(cfg: dict) -> Path:
+    return (ROOT / cfg["runs_dir"]).resolve()
 
 
-def finished(cfg: dict, data_hash: str):
-    from mosaic.tracking import config_hash, redact
+def finished(cfg: dict):
+    """The completed MLflow run of this config's run key (mosaic/stages.py), or None."""
+    from mosaic.runner import stage_keys
+    from mosaic.stages import TAG_RUN_KEY, find_finished
 
-    client = client_for(cfg)
-    exp = client.get_experiment_by_name(cfg["study"])
-    if exp is None:
-        return None
-    runs = client.search_runs([exp.experiment_id], filter_string=(
-        f"tags.config_hash = '{config_hash(redact(cfg))}' and tags.data_hash = '{data_hash}' "
-        "and tags.run_complete = 'true'"), max_results=1)
-    return runs[0] if runs else None
+    return find_finished(client_for(cfg), cfg["study"], **{TAG_RUN_KEY: stage_keys(cfg).run})
+
+
+def warn_legacy(cfg: dict) -> None:
+    from mosaic.stages import legacy_runs
+
+    old = legacy_runs(client_for(cfg), cfg["study"])
+    if old:
+        status("runs", f"{len(old)} finished run(s) in study {cfg['study']!r} were written by an earlier layout "
+               "without stage keys: what they trained on cannot be verified, so each is rerun (they stay in the "
+               "store; the report uses the newest run per variant and seed)")
 
 
 def stage_runs(experiment: str, seeds: list[int], variants: list[str], overrides: list[str], force: bool) -> list[str]:
     from mosaic.runner import run
 
     done = []
+    warn_legacy(compose(experiment, overrides))
     for seed in seeds:
         for variant in variants:  # "none" first: the pairwise judge compares each variant with it
             cfg = compose(experiment, [f"augmentation={variant}", f"seed={seed}", *overrides])
-            dh = data_hash_of(cfg)
-            prior = None if force else finished(cfg, dh)
+            prior = None if force else finished(cfg)
             if prior is not None:
                 status("runs", f"{cfg['run_name']}: finished earlier (MLflow run {prior.info.run_id[:8]}), skipped")
                 done.append(prior.info.run_id)
@@ -110,14 +110,16 @@ def stage_cost(experiment: str, overrides: list[str], steps: int, batch_size: in
     from mosaic.cost.measure import add_wall_time, measure_rates
     from mosaic.data.templates import get_template
     from mosaic.models.tokenizer import load_tokenizer
-    from mosaic.runner import bf16_supported, build_model, prepare_data
+    from mosaic.runner import bf16_supported, build_model, data_stage, read_samples, stage_keys
+    from mosaic.stages import STAGE_LAYOUT
     from mosaic.tracking import config_hash, experiment_id, git_commit, tracking_uri
     from mosaic.train.features import encode
 
     cfgs = {v: compose(experiment, [f"augmentation={v}", *overrides]) for v in HEADLINE}
     base = cfgs["all"]
-    key = config_hash({"data": [data_hash_of(c) for c in cfgs.values()], "model": base["model"], "steps": steps,
-                       "batch_size": batch_size, "epochs": [c["train"]["epochs"] for c in cfgs.values()]})
+    data_keys = {v: stage_keys(c).data for v, c in cfgs.items()}
+    key = config_hash({"layout": STAGE_LAYOUT, "data": list(data_keys.values()), "model": base["model"],
+                       "steps": steps, "batch_size": batch_size, "epochs": [c["train"]["epochs"] for c in cfgs.values()]})
     client = client_for(base)
     exp = client.get_experiment_by_name(base["study"])
     if exp is not None and not force and client.search_runs(
@@ -126,11 +128,10 @@ def stage_cost(experiment: str, overrides: list[str], steps: int, batch_size: in
         return
     tok, tpl = load_tokenizer(base["model"]["tokenizer"]), get_template(base["model"]["template"])
     encoded = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for v, name in (("none", "original"), ("all", "mosaic")):
-            path, _ = prepare_data(cfgs[v], Path(tmp) / v)
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-            encoded[name] = [encode(tok, tpl, r["instruction"], r["output"], base["model"]["max_len"]) for r in rows]
+    for v, name in (("none", "original"), ("all", "mosaic")):
+        path, _ = data_stage(cfgs[v], runs_root(cfgs[v]), data_keys[v])
+        encoded[name] = [encode(tok, tpl, r["instruction"], r["output"], base["model"]["max_len"])
+                         for r in read_samples(path)]
     model = build_model(base["model"], len(tok))
     result = compare_costs([len(e) for e in encoded["original"]], [len(e) for e in encoded["mosaic"]],
                            epochs=cfgs["none"]["train"]["epochs"], mosaic_epochs=base["train"]["epochs"],
@@ -167,11 +168,14 @@ def stage_counts(experiment: str, overrides: list[str], force: bool) -> None:
 
     from mosaic.augment.counts import expected_pmf
     from mosaic.augment.run import augment_file
+    from mosaic.augment.engine import TRANSFORM_VERSION
     from mosaic.runner import augment_config, data_spec
+    from mosaic.stages import source_fingerprint
     from mosaic.tracking import config_hash, experiment_id, tracking_uri
 
     base = compose(experiment, ["augmentation=all", *overrides])
     key = config_hash({"spec": data_spec({**base, "dataset": {**base["dataset"], "limit": None}}),
+                       "source": source_fingerprint(base["dataset"]["spec"]), "transform": TRANSFORM_VERSION,
                        "aug": base["augmentation"], "modes": COUNT_MODES})
     client = client_for(base)
     exp = client.get_experiment_by_name(base["study"])

@@ -4,6 +4,9 @@
     python experiments/run.py augmentation=none train.regime=packed
 Hydra composes; the resolved config is frozen into the run directory and everything downstream
 reads that plain dict (distributed workers will too), never Hydra's command line.
+
+A credential on the command line (``+judge.api_key=...``) is taken out of ``sys.argv`` before Hydra
+sees it, so Hydra's ``.hydra/*.yaml`` and ``multirun.yaml`` never hold it (mosaic/secrets.py).
 """
 from __future__ import annotations
 
@@ -20,8 +23,9 @@ sys.path.insert(0, str(REPO))
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     from mosaic.runner import ConfigError, run, select_evals
+    from mosaic.secrets import restore_secrets
 
-    resolved = select_evals(OmegaConf.to_container(cfg, resolve=True))
+    resolved = restore_secrets(select_evals(OmegaConf.to_container(cfg, resolve=True)))
     try:
         record = run(resolved, REPO)
     except ConfigError as e:
@@ -32,5 +36,16 @@ def main(cfg: DictConfig) -> float | None:
     return record["final_loss"]
 
 
+def scrub_argv() -> None:
+    from mosaic.secrets import take_secret_overrides
+
+    try:
+        sys.argv[1:] = take_secret_overrides(sys.argv[1:])
+    except ValueError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
+    scrub_argv()
     main()

@@ -1,28 +1,28 @@
-"""One run, from a resolved config: data -> (mosaic) samples -> tokens -> training -> checkpoint -> MLflow.
+"""One run, from a resolved config, through its stages: data -> training -> evaluation, then MLflow.
 
-Single process, or DeepSpeed workers started with torchrun that read the config this freezes into the
-run directory. Every check of the configuration happens before any data is read or model is built.
+Each stage is keyed by a hash of its inputs and committed atomically (mosaic/stages.py); a run's own
+directory, ``<runs_dir>/<study>/<run_name>/``, is an index written last: ``run.json`` plus links to the
+stage outputs it used. Single process, or DeepSpeed workers started with torchrun that read the config
+frozen into the training stage's work directory. Every configuration value is checked
+(mosaic/settings.py) before any data is read or anything is written.
 """
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .augment.engine import AugmentConfig
-from .cost.batching import REGIMES
 from .data.io import file_sha256, write_json, write_jsonl
-from .data.templates import TEMPLATES, get_template
-from .train.recipe import LOSS_NORMALISATION, TrainConfig
-
-MODEL_SOURCES = ("smollm2", "random_llama", "hub")
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot run; the message names the key."""
-
+from .data.templates import get_template
+from .secrets import redact
+from .settings import MODEL_SOURCES, ConfigError, check  # noqa: F401  (re-exported)
+from .stages import (STAGE_LAYOUT, TAG_DATA_KEY, TAG_LAYOUT, TAG_RUN_KEY, TAG_TRAIN_KEY, Stage, data_inputs, digest,
+                     find_run, link, run_key, train_inputs)
+from .train.recipe import LOSS_NORMALISATION, TrainConfig, plan_steps
 
 def select_evals(cfg: dict) -> dict:
     """The composed config with only the evaluations the ``eval`` group selected.
@@ -35,34 +35,8 @@ def select_evals(cfg: dict) -> dict:
 
 
 def validate(cfg: dict) -> None:
-    model, aug, train, ds = cfg["model"], cfg["augmentation"], cfg["train"], cfg.get("deepspeed", {})
-    if model.get("source") not in MODEL_SOURCES:
-        raise ConfigError(f"model.source must be one of {MODEL_SOURCES}, got {model.get('source')!r}")
-    if model.get("template") not in TEMPLATES:
-        raise ConfigError(f"model.template must be one of {TEMPLATES}, got {model.get('template')!r}")
-    if train.get("regime") not in REGIMES:
-        raise ConfigError(f"train.regime must be one of {REGIMES}, got {train.get('regime')!r}")
-    if train.get("precision") not in ("auto", "bf16", "fp32"):
-        raise ConfigError(f"train.precision must be auto, bf16 or fp32, got {train.get('precision')!r}")
-    if aug.get("enabled") and aug["max_tokens"] > model["max_len"]:
-        raise ConfigError(f"augmentation.max_tokens={aug['max_tokens']} exceeds model.max_len={model['max_len']}: "
-                          "mosaic samples would not fit the training sequence")
-    if aug.get("enabled") and aug.get("online") and train.get("epochs") != aug.get("passes"):
-        raise ConfigError(f"augmentation.online=true trains epoch e on pass e: train.epochs={train.get('epochs')} "
-                          f"must equal augmentation.passes={aug.get('passes')}")
-    if cfg.get("compute_match") and aug.get("enabled"):
-        raise ConfigError("compute_match matches ORIGINAL instruction tuning to a Mosaic-IT run: "
-                          "it needs augmentation=none")
-    if ds.get("enabled"):
-        if ds.get("stage") not in (2, 3):
-            raise ConfigError(f"deepspeed.stage must be 2 or 3, got {ds.get('stage')!r}")
-        if not isinstance(ds.get("nproc"), int) or ds["nproc"] < 1:
-            raise ConfigError(f"deepspeed.nproc must be a positive integer, got {ds.get('nproc')!r}")
-    if aug.get("enabled"):
-        try:
-            augment_config(cfg)
-        except ValueError as e:
-            raise ConfigError(f"augmentation: {e}") from None
+    """Every value of ``cfg`` checked (mosaic/settings.py); raises :class:`ConfigError` naming the key."""
+    check(cfg)
 
 
 def augment_config(cfg: dict) -> AugmentConfig:
@@ -81,8 +55,8 @@ def train_config(cfg: dict) -> TrainConfig:
                        max_steps=tc["max_steps"], save_every=tc["save_every"])
 
 
-def launch_deepspeed(cfg: dict, run_dir: Path) -> tuple[list[dict], int]:
-    """Start one process per device with torchrun; they read the frozen config in ``run_dir``."""
+def launch_deepspeed(cfg: dict, work: Path, data: Path) -> tuple[list[dict], int]:
+    """Start one process per device with torchrun; they read the config frozen into ``work``."""
     import os
     import subprocess
     import sys
@@ -92,13 +66,13 @@ def launch_deepspeed(cfg: dict, run_dir: Path) -> tuple[list[dict], int]:
     if not torch.cuda.is_available():
         env["DS_ACCELERATOR"] = "cpu"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
-           "-m", "mosaic.train.worker", str(run_dir)]
+           "-m", "mosaic.train.worker", str(work), str(data)]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    (run_dir / "workers.log").write_text(r.stdout + r.stderr)
+    (work / "workers.log").write_text(r.stdout + r.stderr)
     if r.returncode != 0:
-        raise RuntimeError(f"DeepSpeed workers failed (exit {r.returncode}); log: {run_dir / 'workers.log'}\n"
+        raise RuntimeError(f"DeepSpeed workers failed (exit {r.returncode}); log: {work / 'workers.log'}\n"
                            + r.stderr[-2000:])
-    done = json.loads((run_dir / "history.json").read_text())
+    done = json.loads((work / "history.json").read_text())
     return done["history"], done["world_size"]
 
 
@@ -142,52 +116,100 @@ def data_spec(cfg: dict) -> str:
     return f"{cfg['dataset']['spec']}@{limit}" if limit else cfg["dataset"]["spec"]
 
 
-def prepare_data(cfg: dict, run_dir: Path, name: str = "train") -> tuple[Path, dict]:
-    """The exact training samples, as a JSONL in the run directory, and their statistics."""
+@dataclass(frozen=True)
+class Keys:
+    """The stage keys of one run (mosaic/stages.py says what each covers)."""
+    data: str
+    match: str | None
+    train: str
+    run: str
+
+    def tags(self) -> dict[str, str]:
+        return {TAG_LAYOUT: STAGE_LAYOUT, TAG_DATA_KEY: self.data, TAG_TRAIN_KEY: self.train, TAG_RUN_KEY: self.run}
+
+
+def match_config(cfg: dict) -> dict | None:
+    """The Mosaic-IT data whose real tokens a compute-matched original run reaches, or None."""
+    return {**cfg, "augmentation": cfg["compute_match"]} if cfg.get("compute_match") else None
+
+
+def stage_keys(cfg: dict) -> Keys:
+    """Hashes of what each stage consumes; reads the dataset and tokenizer files, writes nothing."""
+    from .models.tokenizer import load_tokenizer
+
+    tok = load_tokenizer(cfg["model"]["tokenizer"])
+    data = digest(data_inputs(cfg, tok))
+    match = match_config(cfg)
+    match_key = digest({**data_inputs(match, tok), "epochs": match["augmentation"]["epochs"]}) if match else None
+    train = digest(train_inputs(cfg, data, match_key, train_config(cfg).bf16))
+    return Keys(data, match_key, train, run_key(cfg, train))
+
+
+def data_stage(cfg: dict, root: Path, key: str, force: bool = False) -> tuple[Path, dict]:
+    """The exact training samples (``<stage>/train.jsonl``) and their statistics, built once per key."""
+    stage = Stage(root, "data", key)
+    if not (stage.done() and not force):
+        with stage.claim(fresh=True) as work:
+            if not (stage.done() and not force):  # another process may have finished it while we waited
+                try:
+                    stats = build_data(cfg, work / "train.jsonl", work)
+                except BaseException:
+                    import shutil
+                    shutil.rmtree(work, ignore_errors=True)
+                    raise
+                stage.commit({"spec": data_spec(cfg), "stats": stats,
+                              "sha256": file_sha256(work / "train.jsonl")})
+    return stage.final / "train.jsonl", stage.manifest()["stats"]
+
+
+def build_data(cfg: dict, out: Path, work: Path) -> dict:
     from .augment.run import augment_file
     from .data.sources import resolve_examples
 
-    data = run_dir / "data" / f"{name}.jsonl"
-    if cfg["augmentation"]["enabled"]:
-        summary = augment_file(data_spec(cfg), data, cfg["model"]["tokenizer"], augment_config(cfg), progress=False)
-        stats = {k: summary[k] for k in ("rows_in", "samples", "count", "tokens", "over_budget", "strategies")}
-    else:
-        rows = [{"id": e.id, "instruction": e.prompt, "input": "", "output": e.output, "source": e.source}
-                for e in resolve_examples(data_spec(cfg))]
-        write_jsonl(data, rows)
-        stats = {"rows_in": len(rows), "samples": len(rows)}
-    return data, stats
+    aug = cfg["augmentation"]
+    if aug["enabled"]:
+        summary = augment_file(data_spec(cfg), out, cfg["model"]["tokenizer"], augment_config(cfg), progress=False,
+                               workdir=work)
+        if summary["samples"] == 0:
+            raise ConfigError(f"augmentation.max_tokens={aug['max_tokens']}: no example of {data_spec(cfg)!r} fits "
+                              f"the token budget ({summary['over_budget']} row-passes over it); raise the budget")
+        return {k: summary[k] for k in ("rows_in", "samples", "count", "tokens", "over_budget", "strategies")}
+    rows = [{"id": e.id, "instruction": e.prompt, "input": "", "output": e.output, "source": e.source}
+            for e in resolve_examples(data_spec(cfg))]
+    if not rows:
+        raise ConfigError(f"dataset.spec={data_spec(cfg)!r} yields no examples")
+    write_jsonl(out, rows)
+    return {"rows_in": len(rows), "samples": len(rows)}
 
 
-def compute_match(cfg: dict, run_dir: Path, lengths: list[int]) -> dict | None:
+def read_samples(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def compute_match(cfg: dict, root: Path, key: str | None, lengths: list[int], force: bool = False) -> dict | None:
     """Compute-matched original IT: as many real training tokens as the Mosaic-IT run named by
-    ``compute_match`` would see (its samples are built, deterministically, and counted), reached by
-    running enough epochs of the original data and stopping at the step that gets there.
-    Written to ``data/compute_match.json`` so DeepSpeed workers apply the same plan."""
-    target = cfg.get("compute_match")
-    path = run_dir / "data" / "compute_match.json"
-    if not target:
+    ``compute_match`` would see (its samples are built, as a data stage of their own, and counted),
+    reached by running enough epochs of the original data and stopping at the step that gets there."""
+    match = match_config(cfg)
+    if match is None:
         return None
     from .models.tokenizer import load_tokenizer
     from .train.features import encode
 
-    match_cfg = {**cfg, "augmentation": target}
-    data, _ = prepare_data(match_cfg, run_dir, name="compute_match_samples")
+    data, _ = data_stage(match, root, key, force)
     tok, template = load_tokenizer(cfg["model"]["tokenizer"]), get_template(cfg["model"]["template"])
-    samples = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines()]
-    real = sum(len(encode(tok, template, s["instruction"], s["output"])) for s in samples) * target["epochs"]
-    plan = {"matched_augmentation": target["name"], "target_real_tokens": real,
+    real = sum(len(encode(tok, template, s["instruction"], s["output"])) for s in read_samples(data))
+    real *= match["augmentation"]["epochs"]
+    return {"matched_augmentation": match["augmentation"]["name"], "target_real_tokens": real,
             "epochs": max(1, -(-real // max(1, sum(lengths))))}
-    write_json(path, plan)
-    return plan
 
 
-def resolved_train_config(cfg: dict, run_dir: Path) -> TrainConfig:
-    """The train config plus what the run directory fixes (compute matching)."""
+def resolved_train_config(cfg: dict, work: Path) -> TrainConfig:
+    """The train config plus what the training directory fixes (the compute-matching plan)."""
     from dataclasses import replace
 
     tc = train_config(cfg)
-    path = run_dir / "data" / "compute_match.json"
+    path = work / "compute_match.json"
     if cfg.get("compute_match") and path.exists():
         plan = json.loads(path.read_text())
         tc = replace(tc, epochs=plan["epochs"], max_real_tokens=plan["target_real_tokens"])
@@ -195,105 +217,185 @@ def resolved_train_config(cfg: dict, run_dir: Path) -> TrainConfig:
 
 
 def run(cfg: dict, repo: Path, tracking: bool = True) -> dict:
-    """Execute one run; returns its record (also written to ``<run_dir>/record.json``).
+    """Execute one run through its stages; returns its record (also ``<runs_dir>/<study>/<run_name>/run.json``).
 
-    Training whose record says it finished with the same training config and a saved checkpoint is not
-    redone (a run killed during evaluation resumes there); ``FORCE=1`` or ``force=True`` redoes it.
-    """
+    Data, training and evaluation are each reused when a finished stage has the same key; ``FORCE=1``
+    or ``force=True`` redoes them. A killed run resumes (training from its last save, evaluation from
+    its caches). Every configuration error is raised before anything is written."""
     import os
 
-    from .tracking import redact, training_hash
-
-    validate(cfg)
-    run_dir = (repo / cfg["runs_dir"] / cfg["study"] / cfg["run_name"]).resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / "config.json", redact(cfg))  # secrets belong in the environment, not in run records
-    record = finished_training(run_dir, training_hash(cfg))
-    if record is None or cfg.get("force") or os.environ.get("FORCE") == "1":
-        record, hist = train_run(cfg, run_dir)
-        record["mlflow_run_id"] = log_to_mlflow(cfg, record, hist, repo, run_dir) if tracking else None
-        write_json(run_dir / "record.json", record)
+    check(cfg)
+    force = bool(cfg.get("force")) or os.environ.get("FORCE") == "1"
+    root = (repo / cfg["runs_dir"]).resolve()
+    existed = root.exists()
+    try:
+        keys = stage_keys(cfg)
+        record = train_stage(cfg, root, keys, force)
+    except ConfigError:
+        if not existed:
+            prune_empty(root)
+        raise
+    run_id, complete = None, False
+    if tracking:
+        prior = None if record["trained_now"] else find_run(tracker(cfg, repo), cfg["study"], **{TAG_RUN_KEY: keys.run})
+        complete = prior is not None and prior.data.tags.get("run_complete") == "true"
+        run_id = prior.info.run_id if prior else log_to_mlflow(cfg, record, repo, keys)
+    record["mlflow_run_id"] = run_id
+    record["eval_dir"] = None
     if cfg.get("eval"):
         from evaluation.run import evaluate
 
         t = time.perf_counter()
-        record["eval"] = {k: v["metrics"] for k, v in evaluate(cfg, run_dir, repo, record.get("mlflow_run_id")).items()}
+        results = evaluate(cfg, Path(record["checkpoint"]), root, repo, None if complete else run_id)
+        record["eval"] = {k: v["metrics"] for k, v in results.items() if k != "_stage"}
+        record["eval_dir"] = results.get("_stage")
         record["phases"]["eval_s"] = time.perf_counter() - t
-        write_json(run_dir / "record.json", record)
-    if record.get("mlflow_run_id"):
-        mark_complete(cfg, repo, record["mlflow_run_id"])
+    if run_id and not complete:
+        mark_complete(cfg, repo, run_id)
+    write_index(root, cfg, record)
     return record
+
+
+def tracker(cfg: dict, repo: Path):
+    import mlflow
+
+    from .tracking import tracking_uri
+
+    return mlflow.MlflowClient(tracking_uri(cfg.get("tracking", {}).get("uri"), repo))
+
+
+def prune_empty(root: Path) -> None:
+    """Remove the directories a failed run created under ``root`` and left empty (and ``root`` if empty)."""
+    import os
+
+    if not root.is_dir():
+        return
+    for dirpath, _, _ in sorted(os.walk(root), key=lambda w: -len(w[0])):
+        try:
+            os.rmdir(dirpath)
+        except OSError:
+            pass
+
+
+def write_index(root: Path, cfg: dict, record: dict) -> Path:
+    """``<runs_dir>/<study>/<run_name>/``: the run's record and config, and links to its stage outputs.
+
+    Written last, so a failed run of the same name never changes it. A directory of the earlier layout
+    (checkpoint and data inside the run directory) is moved to ``previous-layout/``, not deleted."""
+    import shutil
+
+    index = root / cfg["study"] / cfg["run_name"]
+    index.mkdir(parents=True, exist_ok=True)
+    legacy = [p for p in index.iterdir() if not p.is_symlink() and p.name not in ("run.json", "config.json",
+                                                                                   "previous-layout")]
+    if legacy:
+        old = index / "previous-layout"
+        old.mkdir(exist_ok=True)
+        for p in legacy:
+            shutil.move(str(p), old / p.name)
+        print(f"[run] {index}: files of the earlier run layout moved to {old}", flush=True)
+    targets = {"checkpoint": record["checkpoint"], "train": record["train_dir"], "data": record["data_dir"],
+               "eval": record.get("eval_dir")}
+    for name, target in targets.items():
+        if target:
+            link(Path(target), index / name)
+        elif (index / name).is_symlink():
+            (index / name).unlink()
+    write_json(index / "config.json", redact(cfg))  # secrets belong in the environment, not in run records
+    write_json(index / "run.json", redact(record))
+    return index
 
 
 def mark_complete(cfg: dict, repo: Path, run_id: str) -> None:
     """Training and every selected evaluation finished: ``make reproduce`` may skip this run next time."""
-    import mlflow
+    from .tracking import config_hash
 
-    from .tracking import config_hash, redact, tracking_uri
-
-    client = mlflow.MlflowClient(tracking_uri(cfg.get("tracking", {}).get("uri"), repo))
+    client = tracker(cfg, repo)
     client.set_tag(run_id, "config_hash", config_hash(redact(cfg)))  # the evaluations may differ from the training's
     client.set_tag(run_id, "run_complete", "true")
 
 
-def finished_training(run_dir: Path, train_hash: str) -> dict | None:
-    try:
-        record = json.loads((run_dir / "record.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    done = record.get("training_hash") == train_hash and (run_dir / "checkpoint" / "config.json").exists()
-    return record if done else None
+def train_stage(cfg: dict, root: Path, keys: Keys, force: bool = False) -> dict:
+    """The training record of ``keys.train``: read from its finished stage, or trained now (data first)."""
+    stage = Stage(root, "train", keys.train)
+    if stage.done() and not force:
+        return stage_record(stage, cfg, root, trained_now=False)
+    from .models.tokenizer import load_tokenizer
+    from .train.features import encode
+
+    t = time.perf_counter()
+    data, data_stats = data_stage(cfg, root, keys.data, force)
+    tok, template = load_tokenizer(cfg["model"]["tokenizer"]), get_template(cfg["model"]["template"])
+    samples = read_samples(data)
+    # Encoded here even when DeepSpeed workers encode again: a sample longer than max_len fails now.
+    encoded = [encode(tok, template, s["instruction"], s["output"], cfg["model"]["max_len"]) for s in samples]
+    plan = compute_match(cfg, root, keys.match, [len(e) for e in encoded], force)
+    train_cfg = train_config(cfg)
+    if plan:
+        from dataclasses import replace
+        train_cfg = replace(train_cfg, epochs=plan["epochs"], max_real_tokens=plan["target_real_tokens"])
+    if not plan_steps(encoded, train_cfg, epoch_groups(cfg, samples)):
+        raise ConfigError(f"training would take zero optimizer steps ({len(samples)} samples, "
+                          f"train.batch_size={train_cfg.batch_size}, train.grad_accum={train_cfg.grad_accum})")
+    data_s = time.perf_counter() - t
+    with stage.claim(fresh=force) as work:
+        if stage.done() and not force:  # finished by another process while this one waited for the lock
+            return stage_record(stage, cfg, root, trained_now=False)
+        write_json(work / "config.json", redact(cfg))
+        if plan:
+            write_json(work / "compute_match.json", plan)
+        record, history = train_in(cfg, work, data, tok, samples, encoded, train_cfg)
+        record.update(data_hash=file_sha256(data), data=data_stats, compute_match=plan, data_key=keys.data,
+                      train_key=keys.train, training_hash=keys.train)
+        record["phases"]["data_s"] = data_s
+        write_json(work / "history.json", {"history": history})
+        write_json(work / "record.json", record)
+        stage.commit({"data_key": keys.data})
+    return stage_record(stage, cfg, root, trained_now=True)
 
 
-def train_run(cfg: dict, run_dir: Path) -> tuple[dict, list[dict]]:
-    """Data, training, checkpoint and the cost record of one run."""
+def stage_record(stage: Stage, cfg: dict, root: Path, trained_now: bool) -> dict:
+    record = json.loads((stage.final / "record.json").read_text())
+    record.update(checkpoint=str(stage.final / "checkpoint"), train_dir=str(stage.final),
+                  data_dir=str(Stage(root, "data", record["data_key"]).final), trained_now=trained_now,
+                  run_dir=str(root / cfg["study"] / cfg["run_name"]), history_path=str(stage.final / "history.json"))
+    return record
+
+
+def train_in(cfg: dict, work: Path, data: Path, tok, samples: list[dict], encoded: list, train_cfg: TrainConfig
+             ) -> tuple[dict, list[dict]]:
+    """Train in the work directory ``work`` (resuming from its last save) and save the checkpoint there."""
+    import shutil
+
     from .cost.flops import ModelShape
     from .cost.peak import measure_matmul_peak, mfu
-    from .models.tokenizer import load_tokenizer
-    from .tracking import training_hash
-    from .train.features import encode
     from .train.recipe import train
 
     phases: dict[str, float] = {}
     t = time.perf_counter()
-    tok = load_tokenizer(cfg["model"]["tokenizer"])
-    data, data_stats = prepare_data(cfg, run_dir)
-    data_hash = file_sha256(data)
-    template = get_template(cfg["model"]["template"])
-    samples = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines()]
-    # Encoded here even when DeepSpeed workers encode again: a sample longer than max_len fails now,
-    # before any worker starts.
-    encoded = [encode(tok, template, s["instruction"], s["output"], cfg["model"]["max_len"]) for s in samples]
-    matched = compute_match(cfg, run_dir, [len(e) for e in encoded])
-    phases["data_s"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    train_cfg = resolved_train_config(cfg, run_dir)
     bf16 = train_cfg.bf16
     devices = 1
     if cfg["deepspeed"].get("enabled"):
-        hist, devices = launch_deepspeed(cfg, run_dir)  # workers train and save the checkpoint
+        hist, devices = launch_deepspeed(cfg, work, data)  # workers train and save the checkpoint
         phases["train_s"] = time.perf_counter() - t
         from transformers import AutoConfig
-        model_config = AutoConfig.from_pretrained(run_dir / "checkpoint")
+        model_config = AutoConfig.from_pretrained(work / "checkpoint")
     else:
         model = build_model(cfg["model"], len(tok))
         phases["model_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        state = train(model, encoded, train_cfg, tok.pad_token_id, checkpoint=run_dir / "train_state.pt",
+        state = train(model, encoded, train_cfg, tok.pad_token_id, checkpoint=work / "train_state.pt",
                       epoch_groups=epoch_groups(cfg, samples))
         hist = state.history
         phases["train_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        model.save_pretrained(run_dir / "checkpoint")
-        tok.save_pretrained(run_dir / "checkpoint")
+        model.save_pretrained(work / "checkpoint")
+        tok.save_pretrained(work / "checkpoint")
         phases["save_s"] = time.perf_counter() - t
         model_config = model.config
     # The final checkpoint is saved: resume state (optimizer moments: ~1.6 GB for SmolLM2) is no longer needed.
-    import shutil
-
-    (run_dir / "train_state.pt").unlink(missing_ok=True)
-    shutil.rmtree(run_dir / "ds_checkpoint", ignore_errors=True)
+    (work / "train_state.pt").unlink(missing_ok=True)
+    shutil.rmtree(work / "ds_checkpoint", ignore_errors=True)
 
     train_seconds = sum(h["seconds"] for h in hist)  # summed over steps, so a resumed run counts all of them
     shape = ModelShape.from_config(model_config)
@@ -310,21 +412,24 @@ def train_run(cfg: dict, run_dir: Path) -> tuple[dict, list[dict]]:
             "processed_tokens_per_s": processed / train_seconds, "train_flops_useful": useful,
             "peak_flops_per_device": peak, "mfu": mfu(useful, train_seconds, devices, peak),
             "device_hours": train_seconds * devices / 3600}
-    record = {"run_dir": str(run_dir), "data_hash": data_hash, "data": data_stats, "cost": cost, "phases": phases,
-              "final_loss": hist[-1]["loss"] if hist else None, "loss_normalisation": LOSS_NORMALISATION,
-              "compute_match": matched, "training_hash": training_hash(cfg),
-              "precision": "bf16" if bf16 else "fp32"}
+    from .stages import checkpoint_hash
+    record = {"cost": cost, "phases": phases, "final_loss": hist[-1]["loss"] if hist else None,
+              "loss_normalisation": LOSS_NORMALISATION, "precision": "bf16" if bf16 else "fp32",
+              "checkpoint_hash": checkpoint_hash(work / "checkpoint")}
     return record, hist
 
 
-def log_to_mlflow(cfg: dict, record: dict, history: list[dict], repo: Path, run_dir: Path) -> str:
+def log_to_mlflow(cfg: dict, record: dict, repo: Path, keys: Keys) -> str:
+    """A new MLflow run for this run key: params, tags, the training history and cost (also when the
+    training stage was reused: the tag ``train_reused`` says so)."""
     import os
 
     import mlflow
 
-    from .tracking import PARENT_RUN_ENV, config_hash, experiment_id, flatten, git_commit, redact, tracking_uri
+    from .tracking import PARENT_RUN_ENV, config_hash, experiment_id, flatten, git_commit, tracking_uri
 
     safe = redact(cfg)
+    history = json.loads(Path(record["history_path"]).read_text())["history"]
     uri = tracking_uri(cfg.get("tracking", {}).get("uri"), repo)
     mlflow.set_tracking_uri(uri)
     parent = os.environ.get(PARENT_RUN_ENV)  # set by the sweep callback: this run is one job of a sweep
@@ -335,7 +440,9 @@ def log_to_mlflow(cfg: dict, record: dict, history: list[dict], repo: Path, run_
                          "data_hash": record["data_hash"], "model_id": cfg["model"]["name"],
                          "template_id": cfg["model"]["template"], "loss_normalisation": record["loss_normalisation"],
                          "variant": cfg.get("variant", cfg["augmentation"]["name"]), "run_dir": record["run_dir"],
-                         "training_hash": record["training_hash"], "train_status": "finished"})
+                         "checkpoint": record["checkpoint"], "checkpoint_hash": record["checkpoint_hash"],
+                         "training_hash": record["training_hash"], "train_status": "finished", "seed": str(cfg["seed"]),
+                         "train_reused": str(not record["trained_now"]).lower(), **keys.tags()})
         for h in history:
             mlflow.log_metrics({"train/loss": h["loss"], "train/lr": h["lr"], "train/grad_norm": h["grad_norm"]},
                                step=h["step"])

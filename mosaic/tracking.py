@@ -2,32 +2,18 @@
 
 The store defaults to ``sqlite:///<repo>/mlflow.db`` (an absolute URI: a relative one breaks as soon
 as a job changes directory); ``MLFLOW_TRACKING_URI`` or ``tracking.uri`` points elsewhere. Values
-whose key looks like a credential are redacted before they reach MLflow.
+whose key looks like a credential are redacted before they reach MLflow (mosaic/secrets.py); stage keys
+and their tags are in mosaic/stages.py.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 
-# The last word of a key name (split on _ - .): "hf_token" and "api_key" match; "tokenizer", "max_tokens"
-# and "api_key_env" (the *name* of an environment variable) do not.
-SECRET_KEY = re.compile(r"(^|[_\-.])(api[_\-]?key|key|token|secret|password|passwd|credentials?|authorization)$",
-                        re.I)
-REDACTED = "***"
-
-
-def redact(obj):
-    """A copy with every value under a credential-like key replaced (key names themselves are kept)."""
-    if isinstance(obj, dict):
-        return {k: (REDACTED if SECRET_KEY.search(str(k)) and v not in (None, "") and not isinstance(v, dict)
-                    else redact(v)) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [redact(v) for v in obj]
-    return obj
+from .secrets import REDACTED, SECRET_KEY, redact, redact_overrides  # noqa: F401  (one place for the rule)
 
 
 def flatten(obj, prefix: str = "") -> dict[str, str]:
@@ -42,15 +28,6 @@ def flatten(obj, prefix: str = "") -> dict[str, str]:
 
 def config_hash(cfg: dict) -> str:
     return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
-
-
-# Keys that name, place or evaluate a run without changing what it trains.
-NOT_TRAINING = ("eval", "judge", "tracking", "runs_dir", "run_name", "study", "force", "variant")
-
-
-def training_hash(cfg: dict) -> str:
-    """Hash of what determines the trained weights: a finished run with this hash need not train again."""
-    return config_hash(redact({k: v for k, v in cfg.items() if k not in NOT_TRAINING}))
 
 
 def git_commit(repo: Path) -> str:
@@ -109,6 +86,7 @@ class SweepParentRun(_HydraCallback):
         exp_id = exp.experiment_id if exp else client.create_experiment(name)
         # unresolved: `variant=sweep_${augmentation.name}` must not be resolved against the parent's config
         overrides = OmegaConf.to_container(OmegaConf.select(config, "hydra.overrides.task"), resolve=False) or []
+        overrides = redact_overrides([str(o) for o in overrides])  # experiments/run.py already removed keys
         params = OmegaConf.select(config, "hydra.sweeper.params")  # sweeps shipped in conf/ablation/
         params = {str(k): str(v) for k, v in OmegaConf.to_container(params, resolve=False).items()} if params else {}
         sweep_dir = Path(str(config.hydra.sweep.dir))

@@ -109,6 +109,7 @@ def test_smoke_run_trains_saves_and_records_to_mlflow(tmp_path):
     record = run(cfg, REPO)
     run_dir = Path(record["run_dir"])
     assert (run_dir / "checkpoint" / "model.safetensors").is_file() and (run_dir / "data" / "train.jsonl").is_file()
+    assert Path(record["checkpoint"]).parent.parent.name == "train"  # the index links to the training stage
     c = record["cost"]
     assert c["optimizer_steps"] == 2 and c["real_tokens"] <= c["processed_tokens"] and 0 < c["mfu"] < 1
     client = mlflow.MlflowClient(tracking_uri=uri)
@@ -123,6 +124,7 @@ def test_smoke_run_trains_saves_and_records_to_mlflow(tmp_path):
     artifacts = Path(r.info.artifact_uri.replace("file://", ""))
     assert all(b"sk-test-secret-123" not in p.read_bytes() for p in artifacts.rglob("*") if p.is_file())
     assert b"sk-test-secret-123" not in (run_dir / "config.json").read_bytes()
+    assert all(b"sk-test-secret-123" not in p.read_bytes() for p in (tmp_path / "runs").rglob("*") if p.is_file())
 
 
 def test_run_with_evaluations_logs_metrics_and_artifacts_to_mlflow(tmp_path):
@@ -148,7 +150,7 @@ def test_unknown_evaluation_is_named(tmp_path):
     from evaluation.run import evaluate
 
     with pytest.raises(ValueError, match="unknown eval"):
-        evaluate({**composed(), "eval": {"gpt_arena": {}}}, tmp_path, REPO)
+        evaluate({**composed(), "eval": {"gpt_arena": {}}}, tmp_path, tmp_path, REPO)
 
 
 def test_deepspeed_zero3_run_through_torchrun(tmp_path):

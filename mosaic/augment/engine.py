@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import tempfile
 from array import array
 from dataclasses import asdict, dataclass, field
@@ -231,5 +232,25 @@ class MosaicBuilder:
             yield from self.iter_pass(e, on_rows)
 
 
+SCRATCH_PREFIX = "mosaic-rows-"
+
+
 def scratch_dir(parent: Path | None = None) -> tempfile.TemporaryDirectory:
-    return tempfile.TemporaryDirectory(prefix="mosaic-rows-", dir=parent)
+    """A scratch directory named after this process; those of processes that no longer exist (killed
+    before they could clean up) are removed first."""
+    base = Path(parent) if parent else Path(tempfile.gettempdir())
+    for old in base.glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = old.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=parent)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

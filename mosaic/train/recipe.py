@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -132,10 +133,16 @@ def _schedule(total: int, warmup_ratio: float) -> Callable[[int], float]:
 
 
 def _save(path: Path, model, optimizer, scheduler, state: TrainState, cfg: TrainConfig) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "state": asdict(state), "config": asdict(cfg)}, tmp)
-    os.replace(tmp, path)
+    # a unique name (the next run removes one a kill left behind: mosaic/stages.py DEBRIS_FILES)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "state": asdict(state), "config": asdict(cfg)}, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, checkpoint: Path | None = None,

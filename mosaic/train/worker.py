@@ -1,7 +1,8 @@
-"""A DeepSpeed training process: ``torchrun ... -m mosaic.train.worker RUN_DIR``.
+"""A DeepSpeed training process: ``torchrun ... -m mosaic.train.worker WORK_DIR DATA``.
 
-Reads only what the runner froze into the run directory (``config.json``, ``data/train.jsonl``),
-never Hydra's command line; rank 0 writes ``history.json`` and the checkpoint.
+Reads only what the runner froze into the training stage's work directory (``config.json``, the
+compute-matching plan) and the data stage's samples, never Hydra's command line; rank 0 writes
+``history.json`` and the checkpoint into the work directory.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import torch
 
 
-def main(run_dir: str) -> None:
+def main(run_dir: str, data: str) -> None:
     from ..data.io import write_json
     from ..data.templates import get_template
     from ..models.tokenizer import load_tokenizer
@@ -24,7 +25,7 @@ def main(run_dir: str) -> None:
     cfg = json.loads((run / "config.json").read_text())
     tok = load_tokenizer(cfg["model"]["tokenizer"])
     template = get_template(cfg["model"]["template"])
-    samples = [json.loads(l) for l in (run / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    samples = [json.loads(l) for l in Path(data).read_text(encoding="utf-8").splitlines()]
     encoded = [encode(tok, template, s["instruction"], s["output"], cfg["model"]["max_len"]) for s in samples]
     model = build_model(cfg["model"], len(tok))
     ds = cfg["deepspeed"]
@@ -52,4 +53,4 @@ def finish() -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

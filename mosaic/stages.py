@@ -1,0 +1,301 @@
+"""Stages of a run and their keys: prepare data -> train -> evaluate -> report.
+
+Each stage's output lives in ``<runs_dir>/stages/<kind>/<key>/``, where the key is a hash of
+everything the stage consumes (its inputs' contents, not their names). A stage whose directory
+exists is finished and is reused; anything else is computed in ``.<key>.work/`` under a lock and
+renamed into place when complete, so a failed, killed or concurrent run never changes a finished
+stage. The work directory survives a kill (training resumes from it); temporaries a killed process
+left there are removed when the next process claims it.
+
+This module is the one place for the keys, the MLflow tags that store them and the query for
+"the finished run with this key".
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from .secrets import redact
+
+STAGE_LAYOUT = "2"  # bumped when keys or directory layout change: stores of older layouts are not reused
+TAG_LAYOUT, TAG_RUN_KEY, TAG_TRAIN_KEY, TAG_DATA_KEY, TAG_EVAL_KEY = (
+    "stage_layout", "run_key", "train_key", "data_key", "eval_key")
+MARKER = "stage.json"  # written last into a stage's work directory: its inputs and what it produced
+
+
+def digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def file_digest(path: Path, h=None):
+    h = h or hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h
+
+
+def tree_sha256(path: str | Path) -> str:
+    """SHA-256 over a file, or over the relative names and bytes of every file below a directory."""
+    path = Path(path)
+    if path.is_file():
+        return file_digest(path).hexdigest()
+    h = hashlib.sha256()
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        h.update(str(p.relative_to(path)).encode() + b"\0")
+        file_digest(p, h)
+    return h.hexdigest()
+
+
+def checkpoint_hash(directory: str | Path) -> str:
+    """SHA-256 over the weight and config files of a saved model (names and bytes)."""
+    directory = Path(directory)
+    files = sorted(p for p in directory.iterdir() if p.suffix in (".safetensors", ".bin", ".json") and p.is_file())
+    if not any(p.suffix in (".safetensors", ".bin") for p in files):
+        raise FileNotFoundError(f"{directory}: no model weights (*.safetensors or *.bin)")
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.name.encode() + b"\0")
+        file_digest(p, h)
+    return h.hexdigest()[:20]
+
+
+# ----------------------------------------------------------------------------------------------- keys
+
+def source_fingerprint(spec: str) -> str:
+    """What a ``dataset.spec`` reads, by content: the bundled file, the generator's code, a local file
+    or directory, or the cached copy of a hub dataset (the spec alone when nothing local exists yet)."""
+    from .data.bundled import INSTRUCTIONS
+
+    base, at, count = spec.rpartition("@")
+    if at and count.isdigit():
+        return f"{source_fingerprint(base)}@{count}"
+    if spec == "bundled":
+        return tree_sha256(INSTRUCTIONS)
+    if spec == "verifiable" or spec.startswith("verifiable:"):
+        from .data import verifiable
+
+        return f"{spec}:{tree_sha256(verifiable.__file__)}"
+    if spec.startswith("hub:"):
+        from .data.hub import default_cache_dir
+
+        name, _, local = spec[4:].partition("=")
+        path = Path(local) if local else default_cache_dir() / name
+        return f"hub:{name}:{tree_sha256(path)}" if path.exists() else f"hub:{name}"
+    path = Path(spec).expanduser()
+    if not path.exists():
+        from .settings import ConfigError
+
+        raise ConfigError(f"dataset.spec: no such file or directory: {spec}")
+    return tree_sha256(path)
+
+
+def tokenizer_fingerprint(tok) -> str:
+    """The tokenizer's vocabulary, merges, normaliser, special tokens and chat template."""
+    backend = getattr(tok, "backend_tokenizer", tok)
+    parts = {"model": backend.to_str() if hasattr(backend, "to_str") else repr(backend),
+             "special": {k: str(v) for k, v in sorted((getattr(tok, "special_tokens_map", None) or {}).items())},
+             "chat_template": getattr(tok, "chat_template", None)}
+    return digest(parts)
+
+
+def template_fingerprint(tok, name: str) -> str:
+    """The template as this tokenizer renders it (the text of a probe example)."""
+    from .data.templates import get_template
+
+    try:
+        rendered = get_template(name).render(tok, "PROBE INSTRUCTION", "PROBE RESPONSE")
+    except Exception as e:  # a chat template that cannot render is reported when the data is built
+        rendered = f"unrenderable: {type(e).__name__}"
+    return digest({"name": name, "rendered": rendered})
+
+
+def data_inputs(cfg: dict, tok) -> dict:
+    aug = cfg["augmentation"]
+    inputs = {"layout": STAGE_LAYOUT, "spec": cfg["dataset"]["spec"], "limit": cfg["dataset"].get("limit"),
+              "source": source_fingerprint(cfg["dataset"]["spec"]), "tokenizer": tokenizer_fingerprint(tok),
+              "template": template_fingerprint(tok, cfg["model"]["template"]), "augmentation": {"enabled": False}}
+    if aug.get("enabled"):
+        from .augment.engine import TRANSFORM_VERSION
+
+        inputs["augmentation"] = {**{k: v for k, v in aug.items() if k not in ("name", "epochs")},
+                                  "transform_version": TRANSFORM_VERSION, "seed": cfg["seed"]}
+    return inputs
+
+
+def train_inputs(cfg: dict, data_key: str, match_key: str | None, bf16: bool) -> dict:
+    """What determines the trained weights (a name, study or evaluation setting does not)."""
+    return {"layout": STAGE_LAYOUT, "data": data_key, "compute_match": match_key, "model": cfg["model"],
+            "train": cfg["train"], "deepspeed": cfg.get("deepspeed") or {"enabled": False}, "seed": cfg["seed"],
+            "bf16": bf16}
+
+
+def eval_settings(cfg: dict) -> dict:
+    """What an evaluation of a checkpoint depends on besides the checkpoint (never a credential)."""
+    judge = {k: v for k, v in (cfg.get("judge") or {}).items() if k != "api_key"}
+    return {"eval": redact(cfg.get("eval") or {}), "judge": redact(judge), "generation": cfg.get("generation") or {},
+            "template": cfg["model"]["template"], "seed": cfg["seed"]}
+
+
+def run_key(cfg: dict, train_key: str) -> str:
+    """A run = training + its evaluation, under the name a report shows it by."""
+    return digest({"layout": STAGE_LAYOUT, "train": train_key, "eval": eval_settings(cfg),
+                   "variant": cfg.get("variant"), "run_name": cfg["run_name"]})
+
+
+def eval_key(checkpoint: str, cfg: dict, baseline_checkpoint: str | None = None) -> str:
+    return digest({"layout": STAGE_LAYOUT, "checkpoint": checkpoint, "baseline": baseline_checkpoint,
+                   **eval_settings(cfg)})
+
+
+# ------------------------------------------------------------------------------------------- MLflow
+
+def find_finished(client, study: str, **tags: str):
+    """The newest run of experiment ``study`` that completed, with every given tag value; or None."""
+    exp = client.get_experiment_by_name(study)
+    if exp is None:
+        return None
+    conds = [f"tags.{k} = '{v}'" for k, v in tags.items()] + ["tags.run_complete = 'true'"]
+    runs = client.search_runs([exp.experiment_id], " and ".join(conds), order_by=["attributes.start_time DESC"],
+                              max_results=1)
+    return runs[0] if runs else None
+
+
+def find_run(client, study: str, **tags: str):
+    """The newest run with these tags, finished or not (an evaluation killed half-way resumes into it)."""
+    exp = client.get_experiment_by_name(study)
+    if exp is None:
+        return None
+    conds = " and ".join(f"tags.{k} = '{v}'" for k, v in tags.items())
+    runs = client.search_runs([exp.experiment_id], conds, order_by=["attributes.start_time DESC"], max_results=1)
+    return runs[0] if runs else None
+
+
+def legacy_runs(client, study: str) -> list:
+    """Completed training runs written before stage keys existed: their inputs cannot be verified."""
+    exp = client.get_experiment_by_name(study)
+    if exp is None:
+        return []
+    runs = client.search_runs([exp.experiment_id], "tags.run_complete = 'true'")
+    return [r for r in runs if TAG_LAYOUT not in r.data.tags and "variant" in r.data.tags]
+
+
+# -------------------------------------------------------------------------------------- directories
+
+DEBRIS_FILES = (".*.tmp",)       # atomic_open's and torch.save's temporaries
+DEBRIS_DIRS = ("mosaic-rows-*",)  # the augmentation engine's scratch
+
+
+class StageBusy(RuntimeError):
+    """Another process holds the stage's lock (only with ``wait=False``)."""
+
+
+class Stage:
+    """``<root>/stages/<kind>/<key>``: finished when the directory exists (its marker is written last)."""
+
+    def __init__(self, root: Path, kind: str, key: str):
+        self.kind, self.key = kind, key
+        self.parent = Path(root) / "stages" / kind
+        self.final = self.parent / key
+        self.work = self.parent / f".{key}.work"
+        self.lockfile = self.parent / f".{key}.lock"
+
+    def done(self) -> bool:
+        return (self.final / MARKER).is_file()
+
+    def manifest(self) -> dict:
+        return json.loads((self.final / MARKER).read_text())
+
+    @contextlib.contextmanager
+    def claim(self, wait: bool = True, fresh: bool = False) -> Iterator[Path]:
+        """The work directory, locked for this process, with a killed process's temporaries removed.
+        ``fresh``: start from an empty work directory (stages that cannot resume)."""
+        with hold_lock(self.lockfile, f"{self.kind} stage {self.key}", wait):
+            if fresh:
+                shutil.rmtree(self.work, ignore_errors=True)
+            self.work.mkdir(parents=True, exist_ok=True)
+            remove_debris(self.work)
+            yield self.work
+
+    def commit(self, manifest: dict) -> Path:
+        """Mark the work complete and rename it into place (replacing a finished one only when forced)."""
+        from .data.io import write_json
+
+        write_json(self.work / MARKER, {"kind": self.kind, "key": self.key, **manifest})
+        old = None
+        if self.final.exists():
+            old = self.parent / f".{self.key}.replaced-{os.getpid()}"
+            os.replace(self.final, old)
+        os.replace(self.work, self.final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return self.final
+
+
+def remove_debris(directory: Path) -> None:
+    for pattern in DEBRIS_FILES:
+        for p in directory.rglob(pattern):
+            if p.is_file():
+                p.unlink(missing_ok=True)
+    for pattern in DEBRIS_DIRS:
+        for p in directory.rglob(pattern):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def hold_lock(path: Path, what: str, wait: bool = True) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (created, holding the owner's pid; removed on release).
+
+    A process that finds the lock taken says who holds it, then waits (or raises :class:`StageBusy`).
+    The lock file is re-checked after locking: if a releasing owner unlinked it meanwhile, lock anew."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    said = False
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES):
+                os.close(fd)
+                raise
+            owner = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            if not wait:
+                os.close(fd)
+                raise StageBusy(f"{what} is being computed by another process (pid {owner}); lock {path}") from None
+            if not said:
+                print(f"[stage] waiting for {what}: another process (pid {owner}) holds {path}", file=sys.stderr,
+                      flush=True)
+                said = True
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def link(target: Path, name: Path) -> None:
+    """Point symlink ``name`` at ``target`` (relative), replacing a previous link atomically."""
+    tmp = name.with_name(f".{name.name}.{os.getpid()}.link")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(os.path.relpath(target, name.parent))
+    os.replace(tmp, name)

@@ -47,3 +47,17 @@ def test_shortened_reproduce_then_nothing_to_do_then_identical_report(tmp_path):
                        cwd=REPO, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert {p.name: p.read_bytes() for p in (results / "tables").iterdir()} == tables
+
+    # A store of the earlier layout (training runs without stage keys): named, rerun through the stages
+    # (which reuse the finished training and evaluation outputs), and the report still builds.
+    training = [r for r in client.search_runs([exp.experiment_id]) if "variant" in r.data.tags]
+    for r in training:
+        for tag in ("stage_layout", "run_key", "train_key", "data_key"):
+            client.delete_tag(r.info.run_id, tag)
+    third = reproduce(tmp_path)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "2 finished run(s)" in third.stdout and "earlier layout" in third.stdout
+    assert third.stdout.count("skipped") == 2  # the cost comparison and the count distributions
+    after = [r for r in client.search_runs([exp.experiment_id]) if "variant" in r.data.tags]
+    assert len(after) == len(training) + 2 and all(r.data.tags.get("train_reused") == "true"
+                                                   for r in after if r.info.run_id not in before)

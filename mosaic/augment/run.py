@@ -20,7 +20,7 @@ from ..data.errors import ErrorReport
 from ..data.io import atomic_open, file_sha256, write_json, write_jsonl
 from ..data.sources import resolve_examples
 from ..data.templates import get_template
-from ..models.tokenizer import load_tokenizer, tokenizer_id
+from ..models.tokenizer import load_counting_tokenizer, tokenizer_id
 from .budget import BudgetStats, TokenCounter
 from .engine import TRANSFORM_VERSION, AugmentConfig, MosaicBuilder, RowStore, scratch_dir
 from .summary import AugmentSummary
@@ -119,7 +119,7 @@ def augment_file(input_spec: str, output: str | Path, tokenizer: str, config: Au
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # explicit, so forking does not warn
     output = Path(output)
     t0 = time.perf_counter()
-    tok = load_tokenizer(tokenizer)
+    tok = load_counting_tokenizer(tokenizer)
     counter = TokenCounter(tok, get_template(config.template), config.exact_margin)
     report = ErrorReport(on_error)
     conv_stats: dict = {}

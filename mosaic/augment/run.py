@@ -25,7 +25,7 @@ from .budget import BudgetStats, TokenCounter
 from .engine import TRANSFORM_VERSION, AugmentConfig, MosaicBuilder, RowStore, scratch_dir
 from .summary import AugmentSummary
 
-PARALLEL_MIN_ROW_PASSES = 20_000  # below this, forking costs more than it saves
+PARALLEL_MIN_ROW_PASSES = 8_000  # below this, forking costs more than it saves (4k rows x 4 passes: 2 workers win)
 _WORKER: dict = {}  # the builder and progress counter, inherited by forked workers
 
 

@@ -88,7 +88,7 @@ def _chat_template(directory: Path, config: dict) -> str | None:
     return tpl if isinstance(tpl, str) else None
 
 
-def _verbatim(directory: Path, config: dict, file_json: dict) -> bool:
+def _verbatim(directory: Path, config: dict, backend) -> bool:
     """Whether AutoTokenizer would use the file as it is (see ``TokenizersBackend.__init__``)."""
     if not config and (directory / "config.json").is_file():
         return False  # AutoTokenizer would pick a model-specific class from config.json
@@ -96,16 +96,16 @@ def _verbatim(directory: Path, config: dict, file_json: dict) -> bool:
         return False
     if "add_bos_token" in config or "add_eos_token" in config or config.get("split_special_tokens"):
         return False  # the post-processor or special-token handling is rebuilt on load
-    if file_json.get("post_processor") is None and config:
+    if backend.post_processor is None and config:
         return False
-    added = {t.get("content") for t in file_json.get("added_tokens", [])}
+    added = {t.content for t in backend.get_added_tokens_decoder().values()}
     extra = config.get("extra_special_tokens") or config.get("additional_special_tokens") or []
     extra = list(extra.values()) if isinstance(extra, dict) else list(extra)
     wanted = [config.get(k) for k in SPECIAL_KEYS] + extra + list((config.get("added_tokens_decoder") or {}).values())
     if not {_content(t) for t in wanted} - {None} <= added:
         return False  # Transformers would add these tokens, changing how texts holding them split
-    vocab = file_json.get("model", {}).get("vocab") or {}
-    return not (len(vocab) > 100_000 and "mistral" in json.dumps(_read_json(directory / "config.json")).lower())
+    return not (backend.get_vocab_size(with_added_tokens=False) > 100_000
+                and "mistral" in json.dumps(_read_json(directory / "config.json")).lower())
 
 
 def load_local(path: str | Path) -> LocalTokenizer | None:
@@ -117,20 +117,15 @@ def load_local(path: str | Path) -> LocalTokenizer | None:
         return None
     directory = file.parent
     config = _read_json(directory / "tokenizer_config.json") if file.name == "tokenizer.json" else {}
-    text = file.read_text(encoding="utf-8")
-    try:
-        file_json = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(file_json, dict) or "model" not in file_json:
-        return None
-    if file.name == "tokenizer.json" and not _verbatim(directory, config, file_json):
-        return None
     from tokenizers import Tokenizer
 
-    backend = Tokenizer.from_str(text)
+    try:
+        backend = Tokenizer.from_file(str(file))
+    except Exception:  # not a tokenizers serialization
+        return None
+    if file.name == "tokenizer.json" and not _verbatim(directory, config, backend):
+        return None
     if backend.truncation is None:
         backend.no_truncation()
     backend.encode_special_tokens = False
-    name = str(path)
-    return LocalTokenizer(backend, name, config, _chat_template(directory, config) if config else None)
+    return LocalTokenizer(backend, str(path), config, _chat_template(directory, config) if config else None)

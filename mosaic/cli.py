@@ -99,9 +99,9 @@ def _cost(args) -> int:
     from .data.sources import resolve_examples
     from .data.templates import get_template
     from .models import smollm2
-    from .models.tokenizer import load_tokenizer
+    from .models.tokenizer import load_counting_tokenizer
 
-    counter = TokenCounter(load_tokenizer(args.tokenizer), get_template(args.template))
+    counter = TokenCounter(load_counting_tokenizer(args.tokenizer), get_template(args.template))
     original = template_lengths(((e.prompt, e.output) for e in resolve_examples(args.original)), counter)
     mosaic = template_lengths(mosaic_pairs(args.mosaic), counter)
     result = compare_costs(original, mosaic, epochs=args.epochs, mosaic_epochs=args.mosaic_epochs,

@@ -12,12 +12,14 @@ Large inputs live on disk (:class:`RowStore`); memory holds offsets and token co
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import random
 import shutil
 import tempfile
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -92,10 +94,12 @@ class RowStore:
             fh.write(line)
             offsets.append(offsets[-1] + len(line))
 
-        def flush(batch: list[Example]) -> None:
+        def count(batch: list[Example]) -> list[int]:  # prompts then outputs, in one call
+            return counter.count_batch([e.prompt for e in batch] + [e.output for e in batch])
+
+        def flush(batch: list[Example], counts: list[int]) -> None:
             nonlocal items, size, fh, offsets
-            counts_p = counter.count_batch([e.prompt for e in batch])
-            counts_o = counter.count_batch([e.output for e in batch])
+            counts_p, counts_o = counts[:len(batch)], counts[len(batch):]
             n_prompt.extend(counts_p)
             n_output.extend(counts_o)
             for e, cp, co in zip(batch, counts_p, counts_o):
@@ -113,15 +117,23 @@ class RowStore:
             if on_rows:
                 on_rows(len(batch))
 
+        # The tokenizer releases the GIL: batch k is counted in a thread while batch k+1 is read.
         batch: list[Example] = []
+        pending = None  # (batch, future of its counts)
         try:
-            for ex in examples:
-                batch.append(ex)
-                if len(batch) >= batch_size:
-                    flush(batch)
-                    batch = []
-            if batch:
-                flush(batch)
+            with ThreadPoolExecutor(1) as pool:
+                for ex in itertools.chain(examples, [None]):
+                    if ex is not None:
+                        batch.append(ex)
+                        if len(batch) < batch_size:
+                            continue
+                    if pending is not None:
+                        flush(pending[0], pending[1].result())
+                        pending = None
+                    if batch:
+                        pending, batch = (batch, pool.submit(count, batch)), []
+                if pending is not None:
+                    flush(pending[0], pending[1].result())
         finally:
             if fh is not None:
                 fh.close()

@@ -1,4 +1,10 @@
-"""Resolve ``--tokenizer NAME_OR_PATH`` to a fast Transformers tokenizer, offline-first."""
+"""Resolve ``--tokenizer NAME_OR_PATH`` to a fast tokenizer, offline-first.
+
+:func:`load_tokenizer` gives a Transformers tokenizer (training, generation). :func:`load_counting_tokenizer`
+gives what counting tokens needs: a local ``tokenizer.json`` (or a directory holding one) is read with
+``tokenizers`` alone, without importing Torch or Transformers, and counts exactly as the Transformers
+tokenizer does; anything else (a Hub id, a model-specific tokenizer class) goes through Transformers.
+"""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -17,16 +23,19 @@ class TokenizerUnavailable(RuntimeError):
     pass
 
 
+def resolve(name_or_path: str) -> Path | str:
+    """A built-in name's directory, an existing local path, or the string itself (a Hub id)."""
+    if name_or_path in ALIASES:
+        return ALIASES[name_or_path]()
+    path = Path(name_or_path).expanduser()
+    return path if path.exists() else name_or_path
+
+
 @lru_cache(maxsize=4)
 def load_tokenizer(name_or_path: str):
     from transformers import AutoTokenizer
 
-    if name_or_path in ALIASES:
-        path = ALIASES[name_or_path]()
-    else:
-        path = Path(name_or_path).expanduser()
-        if not path.exists():
-            path = name_or_path  # a Hub id
+    path = resolve(name_or_path)
     try:
         tok = AutoTokenizer.from_pretrained(str(path))
     except (OSError, ValueError) as e:
@@ -38,6 +47,16 @@ def load_tokenizer(name_or_path: str):
         raise TokenizerUnavailable(f"tokenizer {name_or_path!r} is not a fast (Rust) tokenizer; "
                                    "batch counting needs one")
     return tok
+
+
+@lru_cache(maxsize=4)
+def load_counting_tokenizer(name_or_path: str):
+    """A tokenizer for counting and prompt templates: ``tokenizers`` only where that counts the same."""
+    from .local_tokenizer import load_local
+
+    path = resolve(name_or_path)
+    local = load_local(path) if isinstance(path, Path) else None
+    return local if local is not None else load_tokenizer(name_or_path)
 
 
 def tokenizer_id(tok) -> str:

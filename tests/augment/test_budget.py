@@ -53,3 +53,24 @@ def test_estimate_error_stays_far_below_the_exact_margin(tmp_path, tokenizer):
         store.close()
     assert counter.stats.exact == 0 and len(errors) > 100
     assert max(errors) < TokenCounter.exact_margin // 2, max(errors)
+
+
+@pytest.mark.parametrize("strategy", ["all", "primary", "format", "permute", "maskout"])
+def test_fast_estimate_equals_the_sum_over_pieces(tmp_path, tokenizer, strategy):
+    import random
+
+    from mosaic.augment.budget import TokenCounter
+    from mosaic.augment.engine import RowStore
+    from mosaic.augment.strategies import Vocabulary, compose, parse_mix
+    from mosaic.data.sources import resolve_examples
+
+    counter = TokenCounter(tokenizer, get_template("vicuna_v1.1"))
+    store = RowStore.build(resolve_examples("bundled"), counter, tmp_path)
+    rng, mix, vocab = random.Random(3), parse_mix(strategy), Vocabulary("train")
+    try:
+        for _ in range(400):
+            items = [store.item(rng.randrange(len(store))) for _ in range(rng.randint(1, 12))]
+            plan = compose(mix, items, rng, vocab)
+            assert counter.estimate(plan, items) == counter.estimate_by_pieces(plan, items)
+    finally:
+        store.close()

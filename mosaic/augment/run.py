@@ -47,6 +47,13 @@ def concat(part: Path, fh) -> None:
             shutil.copyfileobj(src, fh, 1 << 22)
 
 
+def dump_line(obj) -> str:
+    """``json.dumps(obj, ensure_ascii=False)``, faster for ASCII text: the escaping encoder is quicker, and
+    where its output holds no ``\\u`` escape the two encoders give the same string."""
+    line = json.dumps(obj)
+    return json.dumps(obj, ensure_ascii=False) if "\\u" in line else line
+
+
 def _run_pass(builder: MosaicBuilder, e: int, part: Path, tick: Callable[[int], None]):
     builder.over_budget, builder.counter.stats = [], BudgetStats()
     summary = AugmentSummary()
@@ -54,7 +61,7 @@ def _run_pass(builder: MosaicBuilder, e: int, part: Path, tick: Callable[[int], 
     with open(part, "w", encoding="utf-8") as fh:
         for sample in builder.iter_pass(e, tick):
             summary.add(sample)
-            lines.append(json.dumps(sample, ensure_ascii=False))
+            lines.append(dump_line(sample))
             if len(lines) >= 256:  # one write per block: per-call overhead of the text layer adds up
                 fh.write("\n".join(lines) + "\n")
                 lines.clear()

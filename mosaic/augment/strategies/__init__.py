@@ -96,10 +96,18 @@ def parse_mix(spec: str | Mapping[str, float]) -> dict[str, float]:
     return mix
 
 
+@functools.lru_cache(maxsize=64)
+def _cumulative(mix: tuple) -> tuple[list[str], list[float]]:
+    """Names and cumulative weights, as ``random.choices(weights=...)`` computes them on every call."""
+    import itertools
+
+    return [n for n, _ in mix], list(itertools.accumulate(w for _, w in mix))
+
+
 def compose(mix: Mapping[str, float], items: Sequence[Item], rng: random.Random, vocab: Vocabulary) -> MosaicPlan:
     """Draw a strategy from the mix and apply it; single-instruction samples are format-only."""
-    names = list(mix)
-    name = names[0] if len(names) == 1 else rng.choices(names, weights=[mix[n] for n in names])[0]
+    names, cum = _cumulative(tuple(mix.items()))
+    name = names[0] if len(names) == 1 else rng.choices(names, cum_weights=cum)[0]
     if len(items) == 1 and name not in ("primary", "format"):
         name = "format"
     return STRATEGIES[name](items, rng, vocab)

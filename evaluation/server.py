@@ -17,6 +17,7 @@ model distribution. ``serve()`` runs it as a subprocess for tests and scripts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import json
 import os
@@ -423,7 +424,9 @@ def serve(model: str, template: str = "chat_template", served_name: str | None =
                 line = lines.get(timeout=min(remaining, 0.5))
             except queue.Empty:
                 continue
-            if line is None:
+            if line is None:  # stdout closed: the process is exiting; wait for its status
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=60)
                 break
             if line.startswith("READY "):
                 url = line.split()[1]

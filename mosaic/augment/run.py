@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from tqdm.auto import tqdm
-
 from ..data.errors import ErrorReport
 from ..data.io import atomic_open, file_sha256, write_json, write_jsonl
 from ..data.sources import resolve_examples
@@ -27,6 +25,28 @@ from .summary import AugmentSummary
 
 PARALLEL_MIN_ROW_PASSES = 8_000  # below this, forking costs more than it saves (4k rows x 4 passes: 2 workers win)
 _WORKER: dict = {}  # the builder and progress counter, inherited by forked workers
+
+
+class _SilentBar:
+    """Stands in for a tqdm bar when progress is off (and spares importing tqdm)."""
+    n = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def update(self, k: int = 1) -> None:
+        self.n += k
+
+
+def progress_bar(enabled: bool, **kwargs):
+    if not enabled:
+        return _SilentBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(**kwargs)
 
 
 def side_path(output: Path, suffix: str) -> Path:
@@ -47,11 +67,14 @@ def concat(part: Path, fh) -> None:
             shutil.copyfileobj(src, fh, 1 << 22)
 
 
-def dump_line(obj) -> str:
-    """``json.dumps(obj, ensure_ascii=False)``, faster for ASCII text: the escaping encoder is quicker, and
-    where its output holds no ``\\u`` escape the two encoders give the same string."""
-    line = json.dumps(obj)
-    return json.dumps(obj, ensure_ascii=False) if "\\u" in line else line
+def dump_line(sample: dict) -> str:
+    """``json.dumps(sample, ensure_ascii=False)``, faster for ASCII texts: the escaping encoder is quicker,
+    and where its output holds no ``\\u`` escape the two encoders give the same string."""
+    if sample.get("instruction", "").isascii() and sample.get("output", "").isascii():
+        line = json.dumps(sample)
+        if "\\u" not in line:
+            return line
+    return json.dumps(sample, ensure_ascii=False)
 
 
 def _run_pass(builder: MosaicBuilder, e: int, part: Path, tick: Callable[[int], None]):
@@ -142,7 +165,7 @@ def augment_file(input_spec: str, output: str | Path, tokenizer: str, config: Au
     examples = _note_first_row(examples, timings, t0)
     with scratch_dir(Path(workdir) if workdir else None) as tmp:
         t1 = time.perf_counter()
-        with tqdm(desc="read+tokenize", unit=" rows", disable=not progress) as bar:
+        with progress_bar(progress, desc="read+tokenize", unit=" rows") as bar:
             store = RowStore.build(examples, counter, Path(tmp), on_rows=bar.update)
         timings["ingest_s"] = time.perf_counter() - t1
         rows_in = len(store)
@@ -155,8 +178,8 @@ def augment_file(input_spec: str, output: str | Path, tokenizer: str, config: Au
                 workers = min(config.passes, os.cpu_count() or 1) if big else 1
             parts = [Path(tmp) / f"pass-{e}.jsonl" for e in range(config.passes)]
             t2 = time.perf_counter()
-            with tqdm(total=rows_in * config.passes, desc=f"mosaic x{config.passes}", unit=" rows",
-                      disable=not progress) as bar, atomic_open(output, "wb", encoding=None) as fh:
+            with progress_bar(progress, total=rows_in * config.passes, desc=f"mosaic x{config.passes}",
+                              unit=" rows") as bar, atomic_open(output, "wb", encoding=None) as fh:
                 results = run_passes(builder, parts, workers, bar, lambda part: concat(part, fh))
             timings["mosaic_s"] = time.perf_counter() - t2
         finally:

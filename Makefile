@@ -31,7 +31,7 @@ test: install
 bench: bench-augment bench-train bench-generate
 
 bench-augment: install
-	$(BIN)/python experiments/bench_augment.py $(BENCH_ARGS)
+	$(BIN)/python experiments/bench_augment.py --json results/bench_augment.json $(BENCH_ARGS)
 
 bench-train: install
 	$(BIN)/python experiments/bench_train.py --json results/bench_train.json $(BENCH_TRAIN_ARGS)

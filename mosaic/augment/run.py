@@ -6,6 +6,8 @@ sequential run (tested).
 """
 from __future__ import annotations
 
+import gc
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -14,10 +16,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from tqdm.auto import tqdm
-
 from ..data.errors import ErrorReport
-from ..data.io import atomic_open, file_sha256, write_json, write_jsonl
+from ..data.io import atomic_open, write_json, write_jsonl
 from ..data.sources import resolve_examples
 from ..data.templates import get_template
 from ..models.tokenizer import load_counting_tokenizer, tokenizer_id
@@ -29,15 +29,43 @@ PARALLEL_MIN_ROW_PASSES = 8_000  # below this, forking costs more than it saves 
 _WORKER: dict = {}  # the builder and progress counter, inherited by forked workers
 
 
+class _SilentBar:
+    """Stands in for a tqdm bar when progress is off (and spares importing tqdm)."""
+    n = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def update(self, k: int = 1) -> None:
+        self.n += k
+
+
+def progress_bar(enabled: bool, **kwargs):
+    if not enabled:
+        return _SilentBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(**kwargs)
+
+
 def side_path(output: Path, suffix: str) -> Path:
     name = output.name[: -len(".jsonl")] if output.name.endswith(".jsonl") else output.stem
     return output.with_name(f"{name}.{suffix}")
 
 
-def concat(part: Path, fh) -> None:
-    """Append a file to an open binary file, in the kernel where possible."""
+def concat(part: Path, fh, digest=None) -> None:
+    """Append a file to an open binary file (in the kernel where possible); with ``digest``, read it
+    through instead and feed the bytes to ``digest`` (the output's SHA-256 without reading it again)."""
     fh.flush()
     with open(part, "rb") as src:
+        if digest is not None:
+            for chunk in iter(lambda: src.read(1 << 22), b""):
+                digest.update(chunk)
+                fh.write(chunk)
+            return
         size, offset = os.fstat(src.fileno()).st_size, 0
         try:
             while offset < size:
@@ -47,11 +75,14 @@ def concat(part: Path, fh) -> None:
             shutil.copyfileobj(src, fh, 1 << 22)
 
 
-def dump_line(obj) -> str:
-    """``json.dumps(obj, ensure_ascii=False)``, faster for ASCII text: the escaping encoder is quicker, and
-    where its output holds no ``\\u`` escape the two encoders give the same string."""
-    line = json.dumps(obj)
-    return json.dumps(obj, ensure_ascii=False) if "\\u" in line else line
+def dump_line(sample: dict) -> str:
+    """``json.dumps(sample, ensure_ascii=False)``, faster for ASCII texts: the escaping encoder is quicker,
+    and where its output holds no ``\\u`` escape the two encoders give the same string."""
+    if sample.get("instruction", "").isascii() and sample.get("output", "").isascii():
+        line = json.dumps(sample)
+        if "\\u" not in line:
+            return line
+    return json.dumps(sample, ensure_ascii=False)
 
 
 def _run_pass(builder: MosaicBuilder, e: int, part: Path, tick: Callable[[int], None]):
@@ -105,6 +136,7 @@ def run_passes(builder: MosaicBuilder, parts: list[Path], workers: int, bar,
     ctx = mp.get_context("fork")
     _WORKER.update(builder=builder, progress=ctx.Value("q", 0))
     results = []
+    gc.freeze()  # the children's collector then leaves the inherited rows alone (fewer copied pages)
     try:
         with ctx.Pool(workers, initializer=_init_worker) as pool:
             ordered = pool.imap(_worker, [(e, str(p)) for e, p in enumerate(parts)], chunksize=1)
@@ -117,6 +149,7 @@ def run_passes(builder: MosaicBuilder, parts: list[Path], workers: int, bar,
                 bar.update(_WORKER["progress"].value - bar.n)
         return results
     finally:
+        gc.unfreeze()
         _WORKER.clear()
 
 
@@ -142,7 +175,7 @@ def augment_file(input_spec: str, output: str | Path, tokenizer: str, config: Au
     examples = _note_first_row(examples, timings, t0)
     with scratch_dir(Path(workdir) if workdir else None) as tmp:
         t1 = time.perf_counter()
-        with tqdm(desc="read+tokenize", unit=" rows", disable=not progress) as bar:
+        with progress_bar(progress, desc="read+tokenize", unit=" rows") as bar:
             store = RowStore.build(examples, counter, Path(tmp), on_rows=bar.update)
         timings["ingest_s"] = time.perf_counter() - t1
         rows_in = len(store)
@@ -154,10 +187,10 @@ def augment_file(input_spec: str, output: str | Path, tokenizer: str, config: Au
                 big = rows_in * config.passes >= PARALLEL_MIN_ROW_PASSES
                 workers = min(config.passes, os.cpu_count() or 1) if big else 1
             parts = [Path(tmp) / f"pass-{e}.jsonl" for e in range(config.passes)]
-            t2 = time.perf_counter()
-            with tqdm(total=rows_in * config.passes, desc=f"mosaic x{config.passes}", unit=" rows",
-                      disable=not progress) as bar, atomic_open(output, "wb", encoding=None) as fh:
-                results = run_passes(builder, parts, workers, bar, lambda part: concat(part, fh))
+            t2, digest = time.perf_counter(), hashlib.sha256()
+            with progress_bar(progress, total=rows_in * config.passes, desc=f"mosaic x{config.passes}",
+                              unit=" rows") as bar, atomic_open(output, "wb", encoding=None) as fh:
+                results = run_passes(builder, parts, workers, bar, lambda part: concat(part, fh, digest))
             timings["mosaic_s"] = time.perf_counter() - t2
         finally:
             store.close()
@@ -171,7 +204,7 @@ def augment_file(input_spec: str, output: str | Path, tokenizer: str, config: Au
         write_jsonl(over_path, ({"pass": o.pass_index, "id": o.id, "tokens_at_least": o.tokens} for o in over))
     timings["total_s"] = time.perf_counter() - t0
     result = {
-        "input": str(input_spec), "output": str(output), "output_sha256": file_sha256(output),
+        "input": str(input_spec), "output": str(output), "output_sha256": digest.hexdigest(),
         "transform_version": TRANSFORM_VERSION, "config": config.__dict__,
         "config_fingerprint": config.fingerprint(tokenizer_id(tok)), "tokenizer": tokenizer_id(tok),
         "rows_in": rows_in, "rows_skipped": report.count, "skipped": [str(e) for e in report.errors[:50]],

@@ -1,4 +1,5 @@
 """The pass loop: determinism, seed sensitivity, provenance, coverage, over-budget rows, online passes."""
+import hashlib
 import json
 
 import pytest
@@ -24,6 +25,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, src):
     b, sb, _ = run(tmp_path, src, "b", seed=3, passes=2)
     c, sc, _ = run(tmp_path, src, "c", seed=4, passes=2)
     assert a.read_bytes() == b.read_bytes() and sa["output_sha256"] == sb["output_sha256"]
+    assert sa["output_sha256"] == hashlib.sha256(a.read_bytes()).hexdigest()
     assert a.read_bytes() != c.read_bytes()
     assert sa["config_fingerprint"] == sb["config_fingerprint"] != sc["config_fingerprint"]
 

@@ -286,8 +286,10 @@ def write_index(root: Path, cfg: dict, record: dict) -> Path:
 
     index = root / cfg["study"] / cfg["run_name"]
     index.mkdir(parents=True, exist_ok=True)
-    legacy = [p for p in index.iterdir() if not p.is_symlink() and p.name not in ("run.json", "config.json",
-                                                                                   "previous-layout")]
+    for p in index.glob(".*.tmp"):  # an atomic write a killed run left behind
+        p.unlink(missing_ok=True)
+    legacy = [p for p in index.iterdir() if not p.is_symlink() and not p.name.startswith(".")
+              and p.name not in ("run.json", "config.json", "previous-layout")]
     if legacy:
         old = index / "previous-layout"
         old.mkdir(exist_ok=True)

@@ -59,6 +59,9 @@ def unsafe_override(arg: str) -> str | None:
     if "=" not in arg or arg.startswith("-"):
         return None
     key, value = _override_key(arg), arg.split("=", 1)[1]
+    if key.startswith("hydra.") and is_secret_override(arg):
+        return (f"{key} would be recorded in Hydra's .hydra/hydra.yaml; set the variable in the environment "
+                "before starting the run instead (`export NAME=...`).")
     if key.endswith("api_key_env") and looks_like_key(value):
         return (f"{key} must be the NAME of an environment variable (e.g. OPENAI_API_KEY), and the value given "
                 "looks like a key itself. Keys belong in the environment: `export OPENAI_API_KEY=...`.")

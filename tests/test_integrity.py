@@ -231,3 +231,15 @@ def test_the_run_index_moves_an_earlier_layout_aside(tmp_path):
     record = run(cfg, REPO, tracking=False)
     assert (old / "previous-layout" / "checkpoint" / "model.safetensors").read_bytes() == b"old weights"
     assert (old / "checkpoint").is_symlink() and Path(record["checkpoint"]).samefile(old / "checkpoint")
+
+
+def test_secret_overrides_leave_the_command_line():
+    from mosaic.secrets import ENV_PREFIX, restore_secrets, take_secret_overrides
+
+    env = {}
+    argv = take_secret_overrides(["-m", "experiment=smoke", "+judge.api_key=sk-abcdefghijklmnop", "tokenizer=x"], env)
+    assert argv == ["-m", "experiment=smoke", "tokenizer=x"] and env == {ENV_PREFIX + "judge__api_key": "sk-abcdefghijklmnop"}
+    assert restore_secrets({"judge": {"kind": "openai"}}, env)["judge"] == {"kind": "openai",
+                                                                             "api_key": "sk-abcdefghijklmnop"}
+    with pytest.raises(ValueError, match="environment"):
+        take_secret_overrides(["hydra.job.env_set.HF_TOKEN=hf_abcdefghijklmnop"], {})

@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Iterator
 from ..data.records import Example
 from ..data.templates import get_template
 from .budget import DecorationBound, TokenCounter
-from .counts import WRAP_MODES, draw_count
+from .counts import HARD_MAX_ITEMS, WRAP_MODES, draw_count
 from .sample import Item
 from .strategies import Vocabulary, compose, parse_mix
 
@@ -173,15 +173,17 @@ class MosaicBuilder:
         self.mix = parse_mix(self.config.strategy)
         self.vocab = Vocabulary(self.config.vocabulary)
         self.bound = DecorationBound(self.counter, self.vocab)
+        self._bounds = [self.bound(j) for j in range(HARD_MAX_ITEMS + 2)]  # by row count, looked up per prefix
 
     def _surely_fitting(self, rows: list[int], limit: int) -> int:
         """How many leading rows fit the budget whatever plan is drawn for them (no plan needed)."""
         budget, n_prompt, n_output = self.config.max_tokens, self.store.n_prompt, self.store.n_output
+        bounds = self._bounds if limit < len(self._bounds) else [self.bound(j) for j in range(limit + 1)]
         content = 0
         for j in range(1, limit + 1):
             r = rows[j - 1]
             content += n_prompt[r] + n_output[r]
-            if content + self.bound(j) > budget:
+            if content + bounds[j] > budget:
                 return j - 1
         return limit
 

@@ -22,7 +22,7 @@ class EvalContext:
     model_id: str
     seed: int = 0
     bf16: bool = False
-    judge_cfg: dict = field(default_factory=lambda: {"kind": "local"})
+    judge_cfg: dict = field(default_factory=dict)  # the ``judge`` group (conf/judge/)
     generation: dict = field(default_factory=dict)  # GenerationConfig defaults for every adapter
 
     @cached_property

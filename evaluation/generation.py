@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from mosaic.data.templates import get_template
+from mosaic.hardware import bf16_supported
 from mosaic.stages import checkpoint_hash  # noqa: F401  (one definition; re-exported for adapters)
 
 MAX_TOP_LOGPROBS = 20
@@ -249,20 +251,16 @@ class Generator(_Backend):
     """Batched generation with a Transformers model already in memory.
 
     ``checkpoint_id``: ``checkpoint_hash(model_dir)`` for a saved model, any stable id for an in-memory one.
-    ``bf16``: autocast on CPU; None = when the CPU supports it (``mosaic.runner.bf16_supported``).
+    ``bf16``: autocast on CPU; None = when the CPU supports it (``mosaic.hardware.bf16_supported``).
     ``use_cache=False`` keeps nothing (a long-lived server); duplicates within one call are still shared.
     """
 
     def __init__(self, model, tokenizer, template: str, checkpoint_id: str, cache_path: str | Path | None = None,
                  bf16: bool | None = None, progress: bool = True, use_cache: bool = True):
-        from mosaic.data.templates import get_template
-
         self.model, self.tok, self.template = model.eval(), tokenizer, get_template(template)
         self.checkpoint_id, self.progress = checkpoint_id, progress
         on_cpu = self.model.device.type == "cpu"
         if bf16 is None:
-            from mosaic.runner import bf16_supported
-
             bf16 = bf16_supported()
         self.bf16 = bool(bf16) and on_cpu
         self.cache = GenerationCache(cache_path, memory=use_cache)
@@ -389,8 +387,6 @@ class VLLMGenerator(_Backend):
             raise RuntimeError("the vLLM backend needs `pip install vllm` on a GPU machine; vllm is not "
                                "installed here, use the default Transformers backend (evaluation.generation."
                                "Generator)") from None
-        from mosaic.data.templates import get_template
-
         self.llm = LLM(model=str(model_dir), **engine_kwargs)
         self.tok = self.llm.get_tokenizer()
         self.template = get_template(template)

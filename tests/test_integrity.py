@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mosaic.runner import ConfigError, run
+from evaluation.pipeline import run
+from mosaic.settings import ConfigError
 from mosaic.stages import Stage, StageBusy, hold_lock
 from tests.test_runner import REPO, composed
 

@@ -11,8 +11,8 @@ from .base import JudgmentCache
 
 
 class LocalJudge:
-    def __init__(self, model: str = "smollm2", template: str = "chat_template", cache_path: str | Path | None = None,
-                 seed: int = 0, max_tokens: int = 512, temperature: float = 0.0, batch_size: int = 8):
+    def __init__(self, model: str, template: str, *, max_tokens: int, batch_size: int,
+                 cache_path: str | Path | None = None, seed: int = 0, temperature: float = 0.0):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

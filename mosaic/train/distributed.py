@@ -20,7 +20,9 @@ from typing import Callable, Sequence
 import torch
 
 from .features import Encoded
-from .recipe import TrainConfig, TrainState, _collate, _loss_sum, _schedule, loss_tokens, plan_steps, step_record
+from .batches import plan_steps
+from .config import TrainConfig
+from .recipe import TrainState, _collate, _loss_sum, _schedule, loss_tokens, step_record
 
 
 def deepspeed_config(cfg: TrainConfig, stage: int, world: int, micro_per_rank: int,
@@ -63,7 +65,7 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
     rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
     per_rank = cfg.grad_accum
     micro_per_step = per_rank * world
-    steps = plan_steps(examples, replace(cfg, grad_accum=micro_per_step), epoch_groups)
+    steps = plan_steps([len(e) for e in examples], replace(cfg, grad_accum=micro_per_step), epoch_groups)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(len(steps), cfg.warmup_ratio))
     engine, _, _, scheduler = deepspeed.initialize(model=model, optimizer=optimizer, lr_scheduler=scheduler,

@@ -20,29 +20,12 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .batches import epoch_batches
+from .batches import plan_steps
 from .collate import packed_batch, pad_batch
+from .config import TrainConfig
 from .features import IGNORE, Encoded
 
 LOSS_NORMALISATION = "per_token_across_accumulation"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    regime: str = "dynamic"
-    max_len: int = 2048
-    batch_size: int = 4
-    grad_accum: int = 1
-    epochs: int = 1
-    lr: float = 2e-5
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.03
-    max_grad_norm: float = 1.0
-    seed: int = 0
-    bf16: bool = False
-    max_steps: int | None = None  # stop early (smoke tests, cost probes)
-    max_real_tokens: int | None = None  # stop at the step that reaches this many real tokens (compute matching)
-    save_every: int | None = None  # steps between checkpoints
 
 
 @dataclass
@@ -96,32 +79,6 @@ def _collate(examples: Sequence[Encoded], rows: list[list[int]], cfg: TrainConfi
     return pad_batch([examples[r[0]] for r in rows], pad_id, pad_to=pad_to)
 
 
-def plan_steps(examples: Sequence[Encoded], cfg: TrainConfig,
-               epoch_groups: Sequence[Sequence[int]] | None = None) -> list[list[list[list[int]]]]:
-    """All optimiser steps of the run: step -> micro-batches -> rows -> example indices.
-
-    ``epoch_groups[e]`` lists the examples of epoch ``e`` (online Mosaic-IT: epoch e trains on pass e,
-    a fresh mosaic of the data); by default every epoch sees all examples.
-    """
-    if epoch_groups is not None and len(epoch_groups) != cfg.epochs:
-        raise ValueError(f"{len(epoch_groups)} epoch groups for {cfg.epochs} epochs")
-    micro = []
-    for e in range(cfg.epochs):
-        ids = list(range(len(examples))) if epoch_groups is None else list(epoch_groups[e])
-        for mb in epoch_batches([len(examples[i]) for i in ids], cfg.regime, batch_size=cfg.batch_size,
-                                max_len=cfg.max_len, seed=cfg.seed, epoch=e):
-            micro.append([[ids[i] for i in row] for row in mb])
-    steps = [micro[i:i + cfg.grad_accum] for i in range(0, len(micro), cfg.grad_accum)]
-    if cfg.max_real_tokens:
-        seen = 0
-        for n, step in enumerate(steps):
-            seen += sum(len(examples[i]) for mb in step for row in mb for i in row)
-            if seen >= cfg.max_real_tokens:
-                steps = steps[:n + 1]
-                break
-    return steps[:cfg.max_steps] if cfg.max_steps else steps
-
-
 def _schedule(total: int, warmup_ratio: float) -> Callable[[int], float]:
     warm = max(1, math.ceil(total * warmup_ratio))
 
@@ -149,7 +106,7 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
           on_step: Callable[[dict], None] | None = None,
           epoch_groups: Sequence[Sequence[int]] | None = None) -> TrainState:
     torch.manual_seed(cfg.seed)
-    steps = plan_steps(examples, cfg, epoch_groups)
+    steps = plan_steps([len(e) for e in examples], cfg, epoch_groups)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(len(steps), cfg.warmup_ratio))
     state = TrainState()

@@ -7,26 +7,27 @@ compute-matching plan) and the data stage's samples, never Hydra's command line;
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import torch
 
+from ..data.io import write_json
+from ..data.templates import get_template
+from ..models.build import build_model
+from ..models.tokenizer import load_tokenizer
+from .config import epoch_groups, resolved_train_config
+from .distributed import save_hf, train_deepspeed
+from .features import encode_samples, read_samples
+
 
 def main(run_dir: str, data: str) -> None:
-    from ..data.io import write_json
-    from ..data.templates import get_template
-    from ..models.tokenizer import load_tokenizer
-    from ..runner import build_model, epoch_groups, resolved_train_config
-    from .distributed import save_hf, train_deepspeed
-    from .features import encode
-
     run = Path(run_dir)
     cfg = json.loads((run / "config.json").read_text())
     tok = load_tokenizer(cfg["model"]["tokenizer"])
-    template = get_template(cfg["model"]["template"])
-    samples = [json.loads(l) for l in Path(data).read_text(encoding="utf-8").splitlines()]
-    encoded = [encode(tok, template, s["instruction"], s["output"], cfg["model"]["max_len"]) for s in samples]
+    samples = read_samples(data)
+    encoded = encode_samples(tok, get_template(cfg["model"]["template"]), samples, cfg["model"]["max_len"])
     model = build_model(cfg["model"], len(tok))
     ds = cfg["deepspeed"]
     state, engine = train_deepspeed(model, encoded, resolved_train_config(cfg, run), tok.pad_token_id, stage=ds["stage"],
@@ -45,8 +46,6 @@ def finish() -> None:
     """Leave without running C++ static destructors: on CPU, DeepSpeed's communication threads can abort
     the process at interpreter exit ("terminate called without an active exception", exit -6) after
     all work is done and written. Everything is flushed first."""
-    import os
-
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

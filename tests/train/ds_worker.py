@@ -11,7 +11,7 @@ from mosaic.data.templates import get_template
 from mosaic.models.tokenizer import load_tokenizer
 from mosaic.train.distributed import train_deepspeed
 from mosaic.train.features import encode
-from mosaic.train.recipe import TrainConfig
+from mosaic.train.config import TrainConfig
 
 CFG = dict(batch_size=2, grad_accum=2, lr=1e-2, warmup_ratio=0.0, epochs=1)
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mosaic.train.recipe import TrainConfig, train
+from mosaic.train.config import TrainConfig
+from mosaic.train.recipe import train
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -4,7 +4,24 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .data.sources import SPECS
+from .augment.budget import TokenCounter
+from .augment.counts import WRAP_MODES
+from .augment.engine import AugmentConfig
+from .augment.run import augment_file
+from .augment.strategies import MIXES, STRATEGIES
+from .cost.compare import mosaic_pairs, template_lengths, to_markdown
+from .cost.flops import ModelShape
+from .cost.study import Timing, cost_study
+from .data.errors import DataError
+from .data.io import write_json
+from .data.loaders import FORMATS, MULTI_TURN
+from .data.sources import SPECS, resolve_examples
+from .data.templates import TEMPLATES, get_template
+from .hardware import bf16_supported
+from .models import smollm2
+from .models.build import build_model
+from .models.tokenizer import load_counting_tokenizer, load_tokenizer
+from .train.features import encode_samples, read_samples
 
 EPILOG = """examples:
   mosaic augment --input bundled --output out/mosaic.jsonl
@@ -17,12 +34,6 @@ OUT.summary.json, and OUT.over_budget.jsonl when some rows cannot fit the budget
 
 
 def _augment_parser(sub) -> argparse.ArgumentParser:
-    from .augment.counts import WRAP_MODES
-    from .augment.engine import AugmentConfig
-    from .augment.strategies import MIXES, STRATEGIES
-    from .data.loaders import FORMATS, MULTI_TURN
-    from .data.templates import TEMPLATES
-
     d = AugmentConfig()  # the paper's defaults, in one place
     p = sub.add_parser("augment", help="build Mosaic-IT samples from instruction data",
                        description="Concatenate instruction/response pairs into Mosaic-IT samples "
@@ -69,8 +80,6 @@ def _augment_parser(sub) -> argparse.ArgumentParser:
 
 
 def _cost_parser(sub) -> argparse.ArgumentParser:
-    from .data.templates import TEMPLATES
-
     p = sub.add_parser("cost", help="compare the training cost of original data and a mosaic file",
                        description="Sequences, steps, real and processed tokens and FLOPs of training on the "
                        "original data vs a Mosaic-IT file, under static padding (the paper's FastChat setup), "
@@ -94,16 +103,6 @@ def _cost_parser(sub) -> argparse.ArgumentParser:
 
 
 def _cost(args) -> int:
-    from .augment.budget import TokenCounter
-    from .cost.compare import mosaic_pairs, template_lengths, to_markdown
-    from .cost.flops import ModelShape
-    from .cost.study import cost_study
-    from .data.io import write_json
-    from .data.sources import resolve_examples
-    from .data.templates import get_template
-    from .models import smollm2
-    from .models.tokenizer import load_counting_tokenizer
-
     counter = TokenCounter(load_counting_tokenizer(args.tokenizer), get_template(args.template))
     original = template_lengths(((e.prompt, e.output) for e in resolve_examples(args.original)), counter)
     mosaic = template_lengths(mosaic_pairs(args.mosaic), counter)
@@ -121,14 +120,6 @@ def _cost(args) -> int:
 
 def _timing(args):
     """SmolLM2-135M and enough examples of each variant for ``--measure-steps`` real steps per regime."""
-    from .cost.study import Timing
-    from .data.sources import resolve_examples
-    from .data.templates import get_template
-    from .hardware import bf16_supported
-    from .models.build import build_model
-    from .models.tokenizer import load_tokenizer
-    from .train.features import encode_samples, read_samples
-
     tok, tpl = load_tokenizer(args.tokenizer), get_template(args.template)
     need = (args.measure_steps + 1) * args.batch_size * 8  # enough rows for packed batches too
     rows = ({"instruction": e.prompt, "output": e.output} for _, e in zip(range(need), resolve_examples(args.original)))
@@ -172,18 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     _cost_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "cost":
-        from .data.errors import DataError
-
         try:
             return _cost(args)
         except (DataError, ValueError, FileNotFoundError, RuntimeError) as e:
             print(f"mosaic cost: error: {e}", file=sys.stderr)
             return 2
     if args.command == "augment":
-        from .augment.engine import AugmentConfig
-        from .augment.run import augment_file
-        from .data.errors import DataError
-
         try:
             config = AugmentConfig(strategy=args.strategy, wrap_mode=args.wrap_mode, max_count=args.max_count,
                                    max_tokens=args.max_tokens, passes=args.passes, seed=args.seed,

@@ -6,11 +6,11 @@ original data is seen ``epochs`` times and the mosaic file (which already holds 
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..train.config import TrainConfig
+from ..train.features import read_samples
 from .batching import REGIMES, plan_batches
 from .flops import ModelShape
 
@@ -88,7 +88,4 @@ def to_markdown(result: dict) -> str:
 
 
 def mosaic_pairs(path: str | Path) -> Iterable[tuple[str, str]]:
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            r = json.loads(line)
-            yield r["instruction"], r["output"]
+    return ((r["instruction"], r["output"]) for r in read_samples(path))

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         stage_runs(args.experiment, args.seeds[:1], list(EXTRA), args.override, force)
     stage_cost(args.experiment, args.override, args.cost_steps, args.cost_batch_size, force)
     stage_counts(args.experiment, args.override, force)
-    from report import build_report
+    from mosaic.report import build_report
 
     study = compose(args.experiment, args.override)
     build_report(study["study"], study.get("tracking", {}).get("uri"), args.results)

@@ -8,7 +8,7 @@ Stages (one status line each):
   3. cost    — original vs Mosaic-IT under static_pad, dynamic and packed batching: exact plans plus a
                few timed real steps per regime (measured rates -> wall time and device-hours);
   4. counts  — instructions per sample under every count distribution (the paper's Figure 3);
-  5. report  — ``experiments/report.py``, from the MLflow store only.
+  5. report  — ``mosaic.report`` (as ``make report``), from the MLflow store only, with ``results/runs.json``.
 A finished run is found in MLflow by its run key (a hash of the training stage's inputs, data
 included, and of the evaluation settings: mosaic/stages.py) and is not redone (``FORCE=1`` redoes
 everything); a run interrupted at any point resumes (training from its checkpoint, evaluation from the
@@ -37,6 +37,7 @@ from mosaic.models.build import build_model
 from mosaic.models.smollm2 import model_dir
 from mosaic.models.tokenizer import load_tokenizer
 from mosaic.prepare import data_spec, data_stage
+from mosaic.report import build_report
 from mosaic.runner import runs_root
 from mosaic.settings import augment_config, select_evals
 from mosaic.stages import STAGE_LAYOUT, TAG_RUN_KEY, source_fingerprint, stage_keys
@@ -181,11 +182,9 @@ def main(argv: list[str] | None = None) -> None:
         stage_runs(args.experiment, args.seeds[:1], list(EXTRA), args.override, force)
     stage_cost(args.experiment, args.override, args.cost_steps, args.cost_batch_size, force)
     stage_counts(args.experiment, args.override, force)
-    from mosaic.report import build_report
-
     study = compose(args.experiment, args.override)
     build_report(study["study"], study.get("tracking", {}).get("uri"), args.results)
-    status("report", f"{args.results}/REPORT.md, tables/, figures/, summary.json ({time.perf_counter() - t0:.0f}s total)")
+    status("report", f"{args.results}/REPORT.md, tables/, figures/, summary.json, runs.json ({time.perf_counter() - t0:.0f}s total)")
 
 
 if __name__ == "__main__":

@@ -53,13 +53,14 @@ def file_digest(path: Path, h=None):
     return h
 
 
-def tree_sha256(path: str | Path) -> str:
-    """SHA-256 over a file, or over the relative names and bytes of every file below a directory."""
+def tree_sha256(path: str | Path, pattern: str = "*") -> str:
+    """SHA-256 over a file, or over the relative names and bytes of every file below a directory (those whose
+    name matches ``pattern``: ``"*.py"`` hashes a package's sources without its bytecode caches)."""
     path = Path(path)
     if path.is_file():
         return file_digest(path).hexdigest()
     h = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+    for p in sorted(q for q in path.rglob(pattern) if q.is_file()):
         h.update(str(p.relative_to(path)).encode() + b"\0")
         file_digest(p, h)
     return h.hexdigest()
@@ -89,7 +90,7 @@ def source_fingerprint(spec: str) -> str:
     if spec == "bundled":
         return tree_sha256(INSTRUCTIONS)
     if spec == "verifiable" or spec.startswith("verifiable:"):
-        return f"{spec}:{tree_sha256(verifiable.__file__)}"
+        return f"{spec}:{tree_sha256(Path(verifiable.__file__).parent, '*.py')}"  # the package's sources
     if spec.startswith("hub:"):
         name, _, local = spec[4:].partition("=")
         path = Path(local) if local else default_cache_dir() / name

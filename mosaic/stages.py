@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .augment.engine import TRANSFORM_VERSION
-from .data import verifiable
+from .data import facts, verifiable
 from .data.bundled import INSTRUCTIONS
 from .data.hub import default_cache_dir
 from .data.io import write_json
@@ -90,7 +90,8 @@ def source_fingerprint(spec: str) -> str:
     if spec == "bundled":
         return tree_sha256(INSTRUCTIONS)
     if spec == "verifiable" or spec.startswith("verifiable:"):
-        return f"{spec}:{tree_sha256(Path(verifiable.__file__).parent, '*.py')}"  # the package's sources
+        # the package's sources and the fact tables its table_lookup family draws from
+        return f"{spec}:{tree_sha256(Path(verifiable.__file__).parent, '*.py')}:{tree_sha256(facts.__file__)}"
     if spec.startswith("hub:"):
         name, _, local = spec[4:].partition("=")
         path = Path(local) if local else default_cache_dir() / name

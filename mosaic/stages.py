@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .augment.engine import TRANSFORM_VERSION
-from .data import verifiable
+from .data import facts, verifiable
 from .data.bundled import INSTRUCTIONS
 from .data.hub import default_cache_dir
 from .data.io import write_json
@@ -53,13 +53,14 @@ def file_digest(path: Path, h=None):
     return h
 
 
-def tree_sha256(path: str | Path) -> str:
-    """SHA-256 over a file, or over the relative names and bytes of every file below a directory."""
+def tree_sha256(path: str | Path, pattern: str = "*") -> str:
+    """SHA-256 over a file, or over the relative names and bytes of every file below a directory (those whose
+    name matches ``pattern``: ``"*.py"`` hashes a package's sources without its bytecode caches)."""
     path = Path(path)
     if path.is_file():
         return file_digest(path).hexdigest()
     h = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+    for p in sorted(q for q in path.rglob(pattern) if q.is_file()):
         h.update(str(p.relative_to(path)).encode() + b"\0")
         file_digest(p, h)
     return h.hexdigest()
@@ -89,7 +90,8 @@ def source_fingerprint(spec: str) -> str:
     if spec == "bundled":
         return tree_sha256(INSTRUCTIONS)
     if spec == "verifiable" or spec.startswith("verifiable:"):
-        return f"{spec}:{tree_sha256(verifiable.__file__)}"
+        # the package's sources and the fact tables its table_lookup family draws from
+        return f"{spec}:{tree_sha256(Path(verifiable.__file__).parent, '*.py')}:{tree_sha256(facts.__file__)}"
     if spec.startswith("hub:"):
         name, _, local = spec[4:].partition("=")
         path = Path(local) if local else default_cache_dir() / name

@@ -101,3 +101,10 @@ def test_the_checker_sees_cycles_and_function_level_imports(tmp_path):
         assert imports_of(src, {"mosaic.x", "mosaic.y", "evaluation.run"}) == {"mosaic.y", "evaluation.run"}
     finally:
         REPO = old
+
+
+def test_no_module_over_400_lines():
+    """Small modules whose names say what they hold (data tables would be exempt; none is this long)."""
+    long = [f"{p.relative_to(REPO)}: {n}" for pkg in (*PACKAGES, "experiments") for p in (REPO / pkg).rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 400]
+    assert not long, long

@@ -10,6 +10,8 @@ from pathlib import Path
 from mosaic.settings import JUDGE_FIELDS
 
 from .base import Judge, JudgeUnavailable, JudgmentCache, complete_all
+from .local import LocalJudge
+from .openai_judge import OpenAIJudge
 
 KINDS = ("openai", "local")
 
@@ -24,12 +26,9 @@ def make_judge(cfg: dict) -> Judge:
     cache = cfg.get("cache_path") or (Path(cfg["cache_dir"]) / f"{kind}.jsonl" if cfg.get("cache_dir") else None)
     seed, temperature = int(cfg.get("seed", 0)), float(cfg.get("temperature", 0.0))
     if kind == "openai":
-        from .openai_judge import OpenAIJudge
-
         return OpenAIJudge(cfg["model"], cfg["base_url"], api_key_env=cfg["api_key_env"],
                            max_retries=int(cfg["max_retries"]), backoff=float(cfg["backoff"]),
                            timeout=float(cfg["timeout"]), cache_path=cache, seed=seed, temperature=temperature)
-    from .local import LocalJudge
 
     return LocalJudge(cfg["model"], cfg["template"], cache_path=cache, seed=seed, max_tokens=int(cfg["max_tokens"]),
                       temperature=temperature, batch_size=int(cfg["batch_size"]))

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mosaic.models.smollm2 import model_dir
+from mosaic.models.tokenizer import load_tokenizer
+
 from .base import JudgmentCache
+from ..generation import GenerationConfig, Generator, checkpoint_hash
 
 
 class LocalJudge:
@@ -16,12 +20,7 @@ class LocalJudge:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from ..generation import Generator, checkpoint_hash
-
         if model == "smollm2":
-            from mosaic.models.smollm2 import model_dir
-            from mosaic.models.tokenizer import load_tokenizer
-
             path, tok = model_dir(), load_tokenizer("smollm2")
             self.name = "SmolLM2-135M-Instruct"
         else:
@@ -47,8 +46,6 @@ class LocalJudge:
     def complete_many(self, conversations: list[list[dict]], *, max_tokens: int, temperature: float | None = None
                       ) -> list[str]:
         """One batched generation for every judgment not yet cached."""
-        from ..generation import GenerationConfig
-
         temperature = self.temperature if temperature is None else temperature
         cfg = GenerationConfig(max_new_tokens=min(max_tokens, self.max_tokens), temperature=temperature,
                                seed=self.seed, batch_size=self.batch_size)

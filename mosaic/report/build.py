@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mosaic.data.io import atomic_open, write_json
+
 from . import figures, study_tables
 from .claims import CLAIMS, COST_RATIO
 from .order import adapter_order, strategy_variants, variant_order
@@ -18,8 +20,6 @@ def build_report(study: str, tracking_uri: str | None = None, results_dir: str |
     """Write ``tables/``, ``figures/``, ``summary.json``, ``REPORT.md`` and ``runs.json`` into
     ``results_dir`` from experiment ``study`` of the store at ``tracking_uri`` (default: the
     repository's ``mlflow.db`` under ``repo_root``). Returns the summary."""
-    from mosaic.data.io import atomic_open, write_json
-
     results = Path(results_dir)
     store = Store.open(study, tracking_uri, Path(repo_root) if repo_root else None)
     data = store.load()

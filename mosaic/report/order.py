@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from mosaic.augment.strategies import MIXES
+
 from .paper import HEADLINE, MOSAIC, ORIGINAL
 
 
 def registry_mixes() -> list[str]:
-    from mosaic.augment.strategies import MIXES
-
     return list(MIXES)
 
 

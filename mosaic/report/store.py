@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from mosaic.tracking import tracking_uri as resolve
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Metric prefixes the runner logs for every training run (mosaic/runner.py); any other prefix
 # "<adapter>/..." is an evaluation adapter's.
@@ -77,7 +79,6 @@ class Store:
     def open(cls, study: str, tracking_uri: str | None = None, repo_root: Path | None = None) -> "Store":
         import mlflow
 
-        from mosaic.tracking import tracking_uri as resolve
 
         client = mlflow.MlflowClient(resolve(tracking_uri, Path(repo_root or REPO_ROOT)))
         exp = client.get_experiment_by_name(study)

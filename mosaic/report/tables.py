@@ -7,6 +7,8 @@ import io
 import math
 from pathlib import Path
 
+from mosaic.data.io import atomic_open
+
 
 def fmt(m: float, h: float = float("nan"), digits: int = 3) -> str:
     """``m ± h`` with ``digits`` decimals; ``m`` alone when ``h`` is NaN; ``n/a`` when ``m`` is."""
@@ -66,8 +68,6 @@ class Table:
                 f"{body}\\bottomrule\n\\end{{tabular}}\n")
 
     def write(self, directory: Path) -> None:
-        from mosaic.data.io import atomic_open
-
         for ext, text in (("md", self.markdown()), ("csv", self.csv()), ("tex", self.latex())):
             with atomic_open(Path(directory) / f"{self.name}.{ext}") as fh:
                 fh.write(text)

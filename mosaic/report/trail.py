@@ -13,6 +13,7 @@ import json
 import math
 from pathlib import Path
 
+from mosaic.data.io import write_json
 from mosaic.stages import TAG_DATA_KEY, TAG_EVAL_KEY, TAG_LAYOUT, TAG_RUN_KEY, TAG_TRAIN_KEY
 
 from .store import PARENT_TAG, RunRecord
@@ -91,8 +92,6 @@ def finite(obj):
 
 
 def write_trail(path: Path, trail: dict) -> None:
-    from mosaic.data.io import write_json
-
     missing = mentioned_run_ids(trail) - set(trail["runs"])
     if missing:
         raise RuntimeError(f"runs.json: rows point to runs without an entry: {sorted(missing)}")

@@ -35,6 +35,7 @@ bench-augment: install
 
 bench-train: install
 	$(BIN)/python experiments/bench_train.py --json results/bench_train.json $(BENCH_TRAIN_ARGS)
+	$(BIN)/python experiments/bench_memory.py --json results/bench_memory.json
 
 bench-generate: install
 	$(BIN)/python experiments/bench_generate.py --json results/bench_generate.json

@@ -36,7 +36,8 @@ def main(run_dir: str, data: str) -> None:
     save_hf(engine, model, tok, run / "checkpoint")
     if torch.distributed.get_rank() == 0:
         write_json(run / "history.json", {"steps": state.step, "history": state.history,
-                                          "world_size": torch.distributed.get_world_size()})
+                                          "world_size": torch.distributed.get_world_size(),
+                                          "attn_implementation": model.config._attn_implementation})
     torch.distributed.barrier()
     torch.distributed.destroy_process_group()
     finish()

@@ -26,6 +26,15 @@ from .config import TrainConfig
 from .recipe import TrainState, _collate, _loss_sum, _schedule, loss_tokens, prepare_model, step_record, to_device
 
 
+def init_distributed(device: str) -> None:
+    """The process group for ``device`` (nccl on GPUs, gloo on CPUs), once; DeepSpeed told which accelerator."""
+    os.environ.setdefault("DS_ACCELERATOR", ds_accelerator(resolve_device(device)))
+    import deepspeed
+
+    if not torch.distributed.is_initialized():
+        deepspeed.init_distributed(dist_backend=dist_backend(resolve_device(device)))
+
+
 def deepspeed_config(cfg: TrainConfig, stage: int, world: int, micro_per_rank: int,
                      offload_optimizer: bool = False, offload_params: bool = False) -> dict:
     zero: dict = {"stage": stage}
@@ -60,10 +69,7 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
     """
     import deepspeed
 
-    device = resolve_device(cfg.device)
-    os.environ.setdefault("DS_ACCELERATOR", ds_accelerator(device))
-    if not torch.distributed.is_initialized():
-        deepspeed.init_distributed(dist_backend=dist_backend(device))
+    init_distributed(cfg.device)
     rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
     per_rank = cfg.grad_accum
     micro_per_step = per_rank * world

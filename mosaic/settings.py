@@ -15,12 +15,12 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable
 
 from .augment.engine import AugmentConfig
+from .hardware import DEVICES, PRECISIONS, cuda_available
 from .train.batches import REGIMES
 from .data.templates import TEMPLATES
 from .secrets import credentials_in_url, looks_like_key
 
 MODEL_SOURCES = ("smollm2", "random_llama", "hub")
-PRECISIONS = ("auto", "bf16", "fp32")
 JUDGES = ("local", "openai")
 # What each judge kind reads from the ``judge`` group (``api_key_env`` may be null: an endpoint without a key).
 JUDGE_FIELDS = {"openai": ("model", "base_url", "api_key_env", "max_retries", "backoff", "timeout"),
@@ -160,6 +160,7 @@ class TrainSettings:
     precision: str = field(metadata=one_of(PRECISIONS))
     max_steps: int | None = field(metadata=at_least(1))
     save_every: int = field(metadata=at_least(0))
+    gradient_checkpointing: bool
 
 
 @dataclass(frozen=True)
@@ -220,8 +221,11 @@ class RunSettings:
     runs_dir: str
     variant: str
     compute_match: dict | None
+    device: str = field(metadata=one_of(DEVICES))
 
     def __post_init__(self):
+        if self.device == "cuda" and not cuda_available():
+            raise ConfigError("device=cuda but no CUDA device is visible; use device=auto or device=cpu")
         aug, train = self.augmentation, self.train
         if aug.enabled and aug.max_tokens > self.model.max_len:
             raise ConfigError(f"augmentation.max_tokens={aug.max_tokens} exceeds model.max_len={self.model.max_len}: "

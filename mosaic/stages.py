@@ -131,11 +131,12 @@ def data_inputs(cfg: dict, tok) -> dict:
     return inputs
 
 
-def train_inputs(cfg: dict, data_key: str, match_key: str | None, bf16: bool) -> dict:
-    """What determines the trained weights (a name, study or evaluation setting does not)."""
+def train_inputs(cfg: dict, data_key: str, match_key: str | None, bf16: bool, device: str) -> dict:
+    """What determines the trained weights (a name, study or evaluation setting does not); the device and
+    precision as resolved on this machine."""
     return {"layout": STAGE_LAYOUT, "data": data_key, "compute_match": match_key, "model": cfg["model"],
             "train": cfg["train"], "deepspeed": cfg.get("deepspeed") or {"enabled": False}, "seed": cfg["seed"],
-            "bf16": bf16}
+            "bf16": bf16, "device": device}
 
 
 def eval_settings(cfg: dict) -> dict:
@@ -179,7 +180,8 @@ def stage_keys(cfg: dict) -> Keys:
     data = digest(data_inputs(cfg, tok))
     match = match_config(cfg)
     match_key = digest({**data_inputs(match, tok), "epochs": match["augmentation"]["epochs"]}) if match else None
-    train = digest(train_inputs(cfg, data, match_key, train_config(cfg).bf16))
+    tc = train_config(cfg)
+    train = digest(train_inputs(cfg, data, match_key, tc.bf16, tc.device))
     return Keys(data, match_key, train, run_key(cfg, train))
 
 

@@ -117,7 +117,9 @@ def log_training_run(cfg: dict, record: dict, repo: Path, tags: dict[str, str], 
                          "checkpoint": record["checkpoint"], "checkpoint_hash": record["checkpoint_hash"],
                          "training_hash": record["training_hash"], "train_status": "finished", "seed": str(cfg["seed"]),
                          "train_reused": str(not record["trained_now"]).lower(),
-                         "hydra_overrides": json.dumps(redact_overrides(list(overrides or []))), **tags})
+                         "hydra_overrides": json.dumps(redact_overrides(list(overrides or []))),
+                         "precision": record["precision"],
+                         **{k: str(v) for k, v in (record.get("placement") or {}).items()}, **tags})
         for h in history:
             mlflow.log_metrics({"train/loss": h["loss"], "train/lr": h["lr"], "train/grad_norm": h["grad_norm"]},
                                step=h["step"])

@@ -14,6 +14,7 @@ from pathlib import Path
 from .cost.record import training_cost
 from .data.io import file_sha256, write_json
 from .data.templates import get_template
+from .hardware import describe
 from .models.build import build_model
 from .models.tokenizer import load_tokenizer
 from .prepare import compute_match, data_stage
@@ -75,7 +76,8 @@ def train_in(cfg: dict, work: Path, data: Path, tok, samples: list[dict], encode
     t = time.perf_counter()
     devices = 1
     if cfg["deepspeed"].get("enabled"):
-        hist, devices = launch_deepspeed(cfg, work, data)  # workers train and save the checkpoint
+        done = launch_deepspeed(cfg, work, data)  # workers train and save the checkpoint
+        hist, devices, attention = done["history"], done["world_size"], done["attn_implementation"]
         phases["train_s"] = time.perf_counter() - t
         from transformers import AutoConfig  # heavy; only here
 
@@ -92,11 +94,12 @@ def train_in(cfg: dict, work: Path, data: Path, tok, samples: list[dict], encode
         model.save_pretrained(work / "checkpoint")
         tok.save_pretrained(work / "checkpoint")
         phases["save_s"] = time.perf_counter() - t
-        model_config = model.config
+        model_config, attention = model.config, model.config._attn_implementation
     # The final checkpoint is saved: resume state (optimizer moments: ~1.6 GB for SmolLM2) is no longer needed.
     (work / "train_state.pt").unlink(missing_ok=True)
     shutil.rmtree(work / "ds_checkpoint", ignore_errors=True)
     record = {"cost": training_cost(hist, model_config, devices, train_cfg.bf16), "phases": phases,
               "final_loss": hist[-1]["loss"] if hist else None, "loss_normalisation": LOSS_NORMALISATION,
-              "precision": "bf16" if train_cfg.bf16 else "fp32", "checkpoint_hash": checkpoint_hash(work / "checkpoint")}
+              "precision": "bf16" if train_cfg.bf16 else "fp32", "checkpoint_hash": checkpoint_hash(work / "checkpoint"),
+              "placement": {**describe(train_cfg.device), "devices_used": devices, "attn_implementation": attention}}
     return record, hist

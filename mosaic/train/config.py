@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..hardware import bf16_supported
+from ..hardware import resolve_device, resolve_precision
 
 
 @dataclass(frozen=True)
@@ -27,18 +27,23 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     seed: int = 0
     bf16: bool = False
+    device: str = "cpu"  # where the single-process recipe trains (mosaic/hardware.py resolves ``device: auto``)
     max_steps: int | None = None  # stop early (smoke tests, cost probes)
     max_real_tokens: int | None = None  # stop at the step that reaches this many real tokens (compute matching)
     save_every: int | None = None  # steps between checkpoints
+    gradient_checkpointing: bool = False  # recompute each decoder layer in the backward pass (less memory)
+    chunked_loss: bool = True  # the loss from hidden states a chunk at a time (train/loss.py); False: full logits
 
 
 def train_config(cfg: dict) -> TrainConfig:
     tc = cfg["train"]
-    bf16 = tc["precision"] == "bf16" or (tc["precision"] == "auto" and bf16_supported())
+    device = resolve_device(cfg.get("device", "auto"))
+    bf16 = resolve_precision(tc["precision"], device) == "bf16"
     return TrainConfig(regime=tc["regime"], max_len=cfg["model"]["max_len"], batch_size=tc["batch_size"],
                        grad_accum=tc["grad_accum"], epochs=tc["epochs"], lr=tc["lr"], weight_decay=tc["weight_decay"],
                        warmup_ratio=tc["warmup_ratio"], max_grad_norm=tc["max_grad_norm"], seed=cfg["seed"], bf16=bf16,
-                       max_steps=tc["max_steps"], save_every=tc["save_every"])
+                       max_steps=tc["max_steps"], save_every=tc["save_every"],
+                       gradient_checkpointing=tc["gradient_checkpointing"], device=device)
 
 
 def with_plan(tc: TrainConfig, plan: dict | None) -> TrainConfig:

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from .batches import plan_steps
 from .collate import packed_batch, pad_batch
 from .config import TrainConfig
 from .features import IGNORE, Encoded
+from .loss import chunked_loss_sum, full_loss_sum
 
 LOSS_NORMALISATION = "per_token_across_accumulation"
 
@@ -34,13 +34,29 @@ class TrainState:
     history: list[dict] = field(default_factory=list)
 
 
-def _loss_sum(model, batch: dict, bf16: bool) -> torch.Tensor:
-    """Sum of next-token losses over labelled positions."""
+def _loss_sum(model, batch: dict, bf16: bool, chunked: bool = True) -> torch.Tensor:
+    """Sum of next-token losses over labelled positions. ``model`` may be a DeepSpeed engine (its forward
+    runs, so ZeRO's hooks do); with ``chunked`` the logits are never built for the whole batch."""
     inputs = {k: v for k, v in batch.items() if k != "labels"}
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        logits = model(**inputs).logits
-    return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), batch["labels"][:, 1:].reshape(-1),
-                           ignore_index=IGNORE, reduction="sum")
+    device = batch["input_ids"].device.type
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+        if not chunked:
+            return full_loss_sum(model(**inputs).logits, batch["labels"])
+        out = model(**inputs, output_hidden_states=True, logits_to_keep=1)
+    head = getattr(model, "module", model).get_output_embeddings()
+    return chunked_loss_sum(out.hidden_states[-1], head, batch["labels"], bf16)
+
+
+def prepare_model(model, cfg: TrainConfig):
+    """Training-time switches on the model itself: activation checkpointing of the decoder layers."""
+    if cfg.gradient_checkpointing:
+        enable = getattr(model, "activation_checkpointing_enable", None)  # Transformers >= 5.2's name
+        if enable is not None:
+            enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.config.use_cache = False  # no KV cache while training (checkpointing requires it off)
+    return model
 
 
 def loss_tokens(batches: Sequence[dict]) -> int:
@@ -58,7 +74,7 @@ def step_record(step: int, loss: float, n_loss: int, grad_norm: float, lr: float
             "causal_pairs": sum(n * (n + 1) // 2 for n in lengths), "seconds": seconds}
 
 
-def accumulate(model, batches: Sequence[dict], bf16: bool = False) -> tuple[float, int]:
+def accumulate(model, batches: Sequence[dict], bf16: bool = False, chunked: bool = True) -> tuple[float, int]:
     """Backward over the micro-batches of one step, each scaled by the step's total loss tokens.
 
     Returns (mean loss per token, loss tokens). Gradients equal those of one batch holding all rows.
@@ -66,10 +82,14 @@ def accumulate(model, batches: Sequence[dict], bf16: bool = False) -> tuple[floa
     n_loss = loss_tokens(batches)
     total = 0.0
     for b in batches:
-        loss_sum = _loss_sum(model, b, bf16)
+        loss_sum = _loss_sum(model, b, bf16, chunked)
         (loss_sum / n_loss).backward()
         total += loss_sum.item()
     return total / n_loss, n_loss
+
+
+def to_device(batch: dict, device) -> dict:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
 def _collate(examples: Sequence[Encoded], rows: list[list[int]], cfg: TrainConfig, pad_id: int) -> dict:
@@ -106,6 +126,7 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
           on_step: Callable[[dict], None] | None = None,
           epoch_groups: Sequence[Sequence[int]] | None = None) -> TrainState:
     torch.manual_seed(cfg.seed)
+    prepare_model(model, cfg).to(cfg.device)
     steps = plan_steps([len(e) for e in examples], cfg, epoch_groups)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(len(steps), cfg.warmup_ratio))
@@ -121,8 +142,8 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
     model.train()
     for s in range(state.step, len(steps)):
         t0 = time.perf_counter()
-        batches = [_collate(examples, rows, cfg, pad_id) for rows in steps[s]]
-        loss, n_loss = accumulate(model, batches, cfg.bf16)
+        batches = [to_device(_collate(examples, rows, cfg, pad_id), cfg.device) for rows in steps[s]]
+        loss, n_loss = accumulate(model, batches, cfg.bf16, cfg.chunked_loss)
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
         optimizer.step()
         scheduler.step()

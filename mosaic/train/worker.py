@@ -18,7 +18,7 @@ from ..data.templates import get_template
 from ..models.build import build_model
 from ..models.tokenizer import load_tokenizer
 from .config import epoch_groups, resolved_train_config
-from .distributed import save_hf, train_deepspeed
+from .distributed import deepspeed_config, init_distributed, save_hf, train_deepspeed
 from .features import encode_samples, read_samples
 
 
@@ -28,15 +28,19 @@ def main(run_dir: str, data: str) -> None:
     tok = load_tokenizer(cfg["model"]["tokenizer"])
     samples = read_samples(data)
     encoded = encode_samples(tok, get_template(cfg["model"]["template"]), samples, cfg["model"]["max_len"])
-    model = build_model(cfg["model"], len(tok))
-    ds = cfg["deepspeed"]
-    state, engine = train_deepspeed(model, encoded, resolved_train_config(cfg, run), tok.pad_token_id, stage=ds["stage"],
+    ds, tc = cfg["deepspeed"], resolved_train_config(cfg, run)
+    init_distributed(tc.device)
+    zero3 = deepspeed_config(tc, 3, torch.distributed.get_world_size(), tc.grad_accum, ds["offload_optimizer"],
+                             ds["offload_params"]) if ds["stage"] == 3 else None
+    model = build_model(cfg["model"], len(tok), zero3=zero3)  # ZeRO-3: created partitioned
+    state, engine = train_deepspeed(model, encoded, tc, tok.pad_token_id, stage=ds["stage"],
                                     offload_optimizer=ds["offload_optimizer"], offload_params=ds["offload_params"],
                                     checkpoint=run / "ds_checkpoint", epoch_groups=epoch_groups(cfg, samples))
     save_hf(engine, model, tok, run / "checkpoint")
     if torch.distributed.get_rank() == 0:
         write_json(run / "history.json", {"steps": state.step, "history": state.history,
-                                          "world_size": torch.distributed.get_world_size()})
+                                          "world_size": torch.distributed.get_world_size(),
+                                          "attn_implementation": model.config._attn_implementation})
     torch.distributed.barrier()
     torch.distributed.destroy_process_group()
     finish()

@@ -28,7 +28,8 @@ from ..data.records import Example
 from ..data.templates import get_template
 from .budget import DecorationBound, TokenCounter
 from .counts import HARD_MAX_ITEMS, WRAP_MODES, draw_count
-from .sample import Item
+from .lines import Escaper, escaped_or_same, sample_line
+from .sample import Item, MosaicPlan
 from .strategies import Vocabulary, compose, parse_mix
 
 TRANSFORM_VERSION = "mosaic-it/1"  # bump when the output for a given config would change
@@ -90,7 +91,7 @@ class RowStore:
         fh = None
 
         def write(it: Item) -> None:
-            line = json.dumps([it.id, it.prompt, it.output, it.source], ensure_ascii=False).encode() + b"\n"
+            line = json.dumps([it.id, it.prompt, it.output_text, it.source], ensure_ascii=False).encode() + b"\n"
             fh.write(line)
             offsets.append(offsets[-1] + len(line))
 
@@ -103,12 +104,14 @@ class RowStore:
             n_prompt.extend(counts_p)
             n_output.extend(counts_o)
             for e, cp, co in zip(batch, counts_p, counts_o):
-                it = Item(e.id, e.prompt, e.output, cp, co, e.source)
                 if items is None:
-                    write(it)
+                    write(Item(e.id, e.prompt, e.output, cp, co, e.source))
                     continue
-                items.append(it)
-                size += len(e.prompt) + len(e.output)
+                # Escaped once, not in every pass; an output whose escaped form differs is kept only escaped.
+                prompt, output = e.prompt, e.output
+                pj, oj = escaped_or_same(prompt), escaped_or_same(output)
+                items.append(Item(e.id, prompt, output if oj is output else "", cp, co, e.source, pj, oj))
+                size += len(prompt) + (len(pj) if pj is not prompt else 0) + len(oj)
                 if size > in_memory_bytes:  # spill everything so far to disk, continue there
                     fh, offsets = open(path, "wb"), array("q", [0])
                     for old in items:
@@ -188,7 +191,32 @@ class MosaicBuilder:
         return limit
 
     def iter_pass(self, e: int, on_rows: Callable[[int], None] | None = None) -> Iterator[dict]:
-        """The samples of pass ``e``, deterministic in (rows, config, e).
+        """The samples of pass ``e`` as dicts (see :meth:`iter_accepted`)."""
+        for k, plan, used, ntok in self.iter_accepted(e, on_rows):
+            yield self.sample(e, k, plan, used, ntok)
+
+    def sample(self, e: int, k: int, plan: MosaicPlan, used: list[Item], ntok: int) -> dict:
+        instruction, output = plan.render(used)
+        return {"id": self.sample_id(e, k), "instruction": instruction, "input": "", "output": output,
+                "count": plan.count, "n_tokens": ntok, "source": "mosaic", "provenance": self.provenance(e, plan, used)}
+
+    def sample_id(self, e: int, k: int) -> str:
+        return f"mosaic-s{self.config.seed}-p{e}-{k:07d}"
+
+    def provenance(self, e: int, plan: MosaicPlan, used: list[Item]) -> dict:
+        return {"pass": e, "seed": self.config.seed, **plan.provenance(used)}
+
+    def iter_lines(self, e: int, on_rows: Callable[[int], None] | None = None) -> Iterator[tuple[str, int, int, dict]]:
+        """The samples of pass ``e`` as (JSON line, count, n_tokens, provenance): the line is
+        ``json.dumps(sample, ensure_ascii=False)`` of the :meth:`iter_pass` sample, built from escaped pieces."""
+        dec = Escaper()
+        for k, plan, used, ntok in self.iter_accepted(e, on_rows):
+            prov = self.provenance(e, plan, used)
+            yield sample_line(self.sample_id(e, k), plan, used, ntok, prov, dec), plan.count, ntok, prov
+
+    def iter_accepted(self, e: int, on_rows: Callable[[int], None] | None = None
+                      ) -> Iterator[tuple[int, MosaicPlan, list[Item], int]]:
+        """The accepted plans of pass ``e`` as (index k, plan, rows used, n_tokens), deterministic in (rows, config, e).
 
         The released loop draws a plan for every prefix and keeps the last one that fits. A prefix
         that fits whatever is drawn needs no draw: its plan would be discarded unless it is the
@@ -231,11 +259,7 @@ class MosaicBuilder:
                     on_rows(1)
                 continue
             plan, ntok = best
-            used = items[:plan.count]
-            instruction, output = plan.render(used)
-            yield {"id": f"mosaic-s{cfg.seed}-p{e}-{k:07d}", "instruction": instruction, "input": "",
-                   "output": output, "count": plan.count, "n_tokens": ntok, "source": "mosaic",
-                   "provenance": {"pass": e, "seed": cfg.seed, **plan.provenance(used)}}
+            yield k, plan, items[:plan.count], ntok
             k += 1
             i += plan.count
             if on_rows:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import multiprocessing as mp
 import os
 import shutil
@@ -75,29 +74,21 @@ def concat(part: Path, fh, digest=None) -> None:
             shutil.copyfileobj(src, fh, 1 << 22)
 
 
-def dump_line(sample: dict) -> str:
-    """``json.dumps(sample, ensure_ascii=False)``, faster for ASCII texts: the escaping encoder is quicker,
-    and where its output holds no ``\\u`` escape the two encoders give the same string."""
-    if sample.get("instruction", "").isascii() and sample.get("output", "").isascii():
-        line = json.dumps(sample)
-        if "\\u" not in line:
-            return line
-    return json.dumps(sample, ensure_ascii=False)
-
-
 def _run_pass(builder: MosaicBuilder, e: int, part: Path, tick: Callable[[int], None]):
     builder.over_budget, builder.counter.stats = [], BudgetStats()
     summary = AugmentSummary()
     lines: list[str] = []
     with open(part, "w", encoding="utf-8") as fh:
-        for sample in builder.iter_pass(e, tick):
-            summary.add(sample)
-            lines.append(dump_line(sample))
+        for line, count, n_tokens, provenance in builder.iter_lines(e, tick):
+            summary.add_fields(count, n_tokens, provenance)
+            lines.append(line)
             if len(lines) >= 256:  # one write per block: per-call overhead of the text layer adds up
-                fh.write("\n".join(lines) + "\n")
+                lines.append("")  # for the last newline, without copying the block once more
+                fh.write("\n".join(lines))
                 lines.clear()
         if lines:
-            fh.write("\n".join(lines) + "\n")
+            lines.append("")
+            fh.write("\n".join(lines))
     return summary, builder.over_budget, builder.counter.stats
 
 

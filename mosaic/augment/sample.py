@@ -6,8 +6,9 @@ never re-tokenizes it.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 RESPONSE_JOINER = "\n\n"
 
@@ -18,10 +19,19 @@ class Item:
 
     id: str
     prompt: str  # instruction with its input folded in
-    output: str
+    output: str  # "" where only ``output_json`` is kept (a stored row whose escaped form differs): see output_text
     n_prompt: int = 0  # token counts (tokenized once, alone)
     n_output: int = 0
     source: str = ""
+    prompt_json: str = ""  # the texts JSON-escaped (``lines.escape``), made once per row; "" means not made
+    output_json: str = ""
+
+    @property
+    def output_text(self) -> str:
+        """The output, decoded from ``output_json`` where only that is kept (outputs are read rarely)."""
+        if self.output or not self.output_json:
+            return self.output
+        return json.loads(f'"{self.output_json}"')
 
     @property
     def words(self) -> int:
@@ -80,11 +90,21 @@ class MosaicPlan:
         return pieces + [RESPONSE_JOINER] * (len(self.order) - 1)
 
     def render(self, items: Sequence[Item]) -> tuple[str, str]:
-        tags = self.tags()
-        instruction = self.joiner.join(tags[i] + items[i].prompt for i in range(self.count))
+        return self.render_texts([it.prompt for it in items], [it.output_text for it in items])
+
+    def render_texts(self, prompts: Sequence[str], outputs: Sequence[str],
+                     dec: Callable[[str], str] = str) -> tuple[str, str]:
+        """(instruction, output) from the rows' texts, each decoration string passed through ``dec``.
+
+        With the rows' JSON-escaped texts and ``dec`` escaping too, this gives the escaped render
+        (JSON escaping maps each character on its own, so escaping commutes with concatenation)."""
+        tags = [dec(t) for t in self.tags()]
+        instruction = dec(self.joiner).join([tags[i] + prompts[i] for i in range(self.count)])
         for m in self.metas:
-            instruction = f"{m.text}{m.sep}{instruction}" if m.before else f"{instruction}{m.sep}{m.text}"
-        output = RESPONSE_JOINER.join(f"{tags[i]}{self.begin}{items[i].output}{self.end}" for i in self.order)
+            text, sep = dec(m.text), dec(m.sep)
+            instruction = f"{text}{sep}{instruction}" if m.before else f"{instruction}{sep}{text}"
+        begin, end = dec(self.begin), dec(self.end)
+        output = dec(RESPONSE_JOINER).join([f"{tags[i]}{begin}{outputs[i]}{end}" for i in self.order])
         return instruction, output
 
     def provenance(self, items: Sequence[Item]) -> dict:

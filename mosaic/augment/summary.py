@@ -27,9 +27,11 @@ class AugmentSummary:
     masked_responses: int = 0
 
     def add(self, sample: dict) -> None:
-        p = sample["provenance"]
-        self.counts[sample["count"]] += 1
-        self.tokens.append(sample["n_tokens"])
+        self.add_fields(sample["count"], sample["n_tokens"], sample["provenance"])
+
+    def add_fields(self, count: int, n_tokens: int, p: dict) -> None:
+        self.counts[count] += 1
+        self.tokens.append(n_tokens)
         self.strategies[p["strategy"]] += 1
         if p["rule"]:
             self.rules[f"{p['strategy']}/{p['rule']}"] += 1

@@ -226,6 +226,7 @@ class MosaicBuilder:
         cfg, store, n = self.config, self.store, len(self.store)
         budget = cfg.max_tokens
         rng = random.Random(f"mosaic-it:{cfg.seed}:{e}")
+        self.counter.begin_pass()
         order = list(range(n))
         rng.shuffle(order)
         i = k = 0

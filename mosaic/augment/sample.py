@@ -107,6 +107,23 @@ class MosaicPlan:
         output = dec(RESPONSE_JOINER).join([f"{tags[i]}{begin}{outputs[i]}{end}" for i in self.order])
         return instruction, output
 
+    def pieces(self, items: Sequence[Item]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """:meth:`render` as (text, token count) pieces, the count 0 (unknown) for decorations (tested equal)."""
+        tags = self.tags()
+        ins: list[tuple[str, int]] = []
+        for i in range(self.count):
+            if i:
+                ins.append((self.joiner, 0))
+            ins += ((tags[i], 0), (items[i].prompt, items[i].n_prompt))
+        for m in self.metas:
+            ins = [(m.text, 0), (m.sep, 0), *ins] if m.before else [*ins, (m.sep, 0), (m.text, 0)]
+        out: list[tuple[str, int]] = []
+        for j, i in enumerate(self.order):
+            if j:
+                out.append((RESPONSE_JOINER, 0))
+            out += ((tags[i], 0), (self.begin, 0), (items[i].output_text, items[i].n_output), (self.end, 0))
+        return ins, out
+
     def provenance(self, items: Sequence[Item]) -> dict:
         return {
             "source_ids": [items[i].id for i in range(self.count)],

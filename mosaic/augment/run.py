@@ -56,16 +56,17 @@ def side_path(output: Path, suffix: str) -> Path:
 
 
 def concat(part: Path, fh, digest=None) -> None:
-    """Append a file to an open binary file (in the kernel where possible); with ``digest``, read it
-    through instead and feed the bytes to ``digest`` (the output's SHA-256 without reading it again)."""
+    """Append a file to an open binary file, in the kernel where possible; with ``digest``, feed the
+    part's bytes to it first, read into one reused buffer (the output's SHA-256 without reading it again)."""
     fh.flush()
     with open(part, "rb") as src:
-        if digest is not None:
-            for chunk in iter(lambda: src.read(1 << 22), b""):
-                digest.update(chunk)
-                fh.write(chunk)
-            return
         size, offset = os.fstat(src.fileno()).st_size, 0
+        if digest is not None:
+            buf = bytearray(1 << 22)
+            view = memoryview(buf)
+            while n := src.readinto(buf):
+                digest.update(view[:n])
+            src.seek(0)
         try:
             while offset < size:
                 offset += os.sendfile(fh.fileno(), src.fileno(), offset, size - offset)

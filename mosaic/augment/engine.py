@@ -28,7 +28,7 @@ from ..data.records import Example
 from ..data.templates import get_template
 from .budget import DecorationBound, TokenCounter
 from .counts import HARD_MAX_ITEMS, WRAP_MODES, draw_count
-from .lines import Escaper, escaped_or_same, sample_line
+from .lines import Escaper, escape_utf8, sample_line
 from .sample import Item, MosaicPlan
 from .strategies import Vocabulary, compose, parse_mix
 
@@ -107,11 +107,11 @@ class RowStore:
                 if items is None:
                     write(Item(e.id, e.prompt, e.output, cp, co, e.source))
                     continue
-                # Escaped once, not in every pass; an output whose escaped form differs is kept only escaped.
-                prompt, output = e.prompt, e.output
-                pj, oj = escaped_or_same(prompt), escaped_or_same(output)
-                items.append(Item(e.id, prompt, output if oj is output else "", cp, co, e.source, pj, oj))
-                size += len(prompt) + (len(pj) if pj is not prompt else 0) + len(oj)
+                # Escaped once, not in every pass; the output is kept only escaped (it is read rarely).
+                prompt = e.prompt
+                pj, oj = escape_utf8(prompt), escape_utf8(e.output)
+                items.append(Item(e.id, prompt, "", cp, co, e.source, pj, oj))
+                size += len(prompt) + len(pj) + len(oj)
                 if size > in_memory_bytes:  # spill everything so far to disk, continue there
                     fh, offsets = open(path, "wb"), array("q", [0])
                     for old in items:
@@ -206,8 +206,8 @@ class MosaicBuilder:
     def provenance(self, e: int, plan: MosaicPlan, used: list[Item]) -> dict:
         return {"pass": e, "seed": self.config.seed, **plan.provenance(used)}
 
-    def iter_lines(self, e: int, on_rows: Callable[[int], None] | None = None) -> Iterator[tuple[str, int, int, dict]]:
-        """The samples of pass ``e`` as (JSON line, count, n_tokens, provenance): the line is
+    def iter_lines(self, e: int, on_rows: Callable[[int], None] | None = None) -> Iterator[tuple[bytes, int, int, dict]]:
+        """The samples of pass ``e`` as (JSON line, count, n_tokens, provenance): the line is the UTF-8 of
         ``json.dumps(sample, ensure_ascii=False)`` of the :meth:`iter_pass` sample, built from escaped pieces."""
         dec = Escaper()
         for k, plan, used, ntok in self.iter_accepted(e, on_rows):

@@ -78,18 +78,18 @@ def concat(part: Path, fh, digest=None) -> None:
 def _run_pass(builder: MosaicBuilder, e: int, part: Path, tick: Callable[[int], None]):
     builder.over_budget, builder.counter.stats = [], BudgetStats()
     summary = AugmentSummary()
-    lines: list[str] = []
-    with open(part, "w", encoding="utf-8") as fh:
+    lines: list[bytes] = []
+    with open(part, "wb") as fh:
         for line, count, n_tokens, provenance in builder.iter_lines(e, tick):
             summary.add_fields(count, n_tokens, provenance)
             lines.append(line)
             if len(lines) >= 256:  # one write per block: per-call overhead of the text layer adds up
-                lines.append("")  # for the last newline, without copying the block once more
-                fh.write("\n".join(lines))
+                lines.append(b"")  # for the last newline, without copying the block once more
+                fh.write(b"\n".join(lines))
                 lines.clear()
         if lines:
-            lines.append("")
-            fh.write("\n".join(lines))
+            lines.append(b"")
+            fh.write(b"\n".join(lines))
     return summary, builder.over_budget, builder.counter.stats
 
 

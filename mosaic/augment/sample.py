@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 RESPONSE_JOINER = "\n\n"
+T = TypeVar("T")
+
+
+def _same(s: str) -> str:
+    return s
+
+
+def _unknown(s: str) -> tuple[str, int]:
+    return s, 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,19 +28,19 @@ class Item:
 
     id: str
     prompt: str  # instruction with its input folded in
-    output: str  # "" where only ``output_json`` is kept (a stored row whose escaped form differs): see output_text
+    output: str  # "" where only ``output_json`` is kept (rows stored in memory): read ``output_text``
     n_prompt: int = 0  # token counts (tokenized once, alone)
     n_output: int = 0
     source: str = ""
-    prompt_json: str = ""  # the texts JSON-escaped (``lines.escape``), made once per row; "" means not made
-    output_json: str = ""
+    prompt_json: bytes = b""  # the texts JSON-escaped, UTF-8 (``lines.escape_utf8``), made once per row; b"": not made
+    output_json: bytes = b""
 
     @property
     def output_text(self) -> str:
         """The output, decoded from ``output_json`` where only that is kept (outputs are read rarely)."""
         if self.output or not self.output_json:
             return self.output
-        return json.loads(f'"{self.output_json}"')
+        return json.loads(b'"' + self.output_json + b'"')
 
     @property
     def words(self) -> int:
@@ -89,40 +98,42 @@ class MosaicPlan:
         pieces += [self.begin, self.end] * len(self.order)
         return pieces + [RESPONSE_JOINER] * (len(self.order) - 1)
 
-    def render(self, items: Sequence[Item]) -> tuple[str, str]:
-        return self.render_texts([it.prompt for it in items], [it.output_text for it in items])
-
-    def render_texts(self, prompts: Sequence[str], outputs: Sequence[str],
-                     dec: Callable[[str], str] = str) -> tuple[str, str]:
-        """(instruction, output) from the rows' texts, each decoration string passed through ``dec``.
-
-        With the rows' JSON-escaped texts and ``dec`` escaping too, this gives the escaped render
-        (JSON escaping maps each character on its own, so escaping commutes with concatenation)."""
+    def layout(self, prompt: Callable[[int], T], output: Callable[[int], T],
+               dec: Callable[[str], T]) -> tuple[list[T], list[T]]:
+        """The sample as two flat lists of pieces (instruction side, output side): row ``i``'s texts are
+        ``prompt(i)`` and ``output(i)``, each decoration string ``s`` is ``dec(s)``. Joined, the pieces
+        of the row texts give :meth:`render`; of their JSON-escaped forms, the escaped render (JSON
+        escaping maps each character on its own, so it commutes with concatenation)."""
         tags = [dec(t) for t in self.tags()]
-        instruction = dec(self.joiner).join([tags[i] + prompts[i] for i in range(self.count)])
-        for m in self.metas:
-            text, sep = dec(m.text), dec(m.sep)
-            instruction = f"{text}{sep}{instruction}" if m.before else f"{instruction}{sep}{text}"
-        begin, end = dec(self.begin), dec(self.end)
-        output = dec(RESPONSE_JOINER).join([f"{tags[i]}{begin}{outputs[i]}{end}" for i in self.order])
-        return instruction, output
-
-    def pieces(self, items: Sequence[Item]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-        """:meth:`render` as (text, token count) pieces, the count 0 (unknown) for decorations (tested equal)."""
-        tags = self.tags()
-        ins: list[tuple[str, int]] = []
+        joiner = dec(self.joiner)
+        core: list[T] = []
         for i in range(self.count):
             if i:
-                ins.append((self.joiner, 0))
-            ins += ((tags[i], 0), (items[i].prompt, items[i].n_prompt))
-        for m in self.metas:
-            ins = [(m.text, 0), (m.sep, 0), *ins] if m.before else [*ins, (m.sep, 0), (m.text, 0)]
-        out: list[tuple[str, int]] = []
+                core.append(joiner)
+            core += (tags[i], prompt(i))
+        head: list[T] = []
+        tail: list[T] = []
+        for m in self.metas:  # innermost first
+            if m.before:
+                head = [dec(m.text), dec(m.sep), *head]
+            else:
+                tail += (dec(m.sep), dec(m.text))
+        begin, end, between = dec(self.begin), dec(self.end), dec(RESPONSE_JOINER)
+        out: list[T] = []
         for j, i in enumerate(self.order):
             if j:
-                out.append((RESPONSE_JOINER, 0))
-            out += ((tags[i], 0), (self.begin, 0), (items[i].output_text, items[i].n_output), (self.end, 0))
-        return ins, out
+                out.append(between)
+            out += (tags[i], begin, output(i), end)
+        return head + core + tail, out
+
+    def render(self, items: Sequence[Item]) -> tuple[str, str]:
+        ins, out = self.layout(lambda i: items[i].prompt, lambda i: items[i].output_text, _same)
+        return "".join(ins), "".join(out)
+
+    def pieces(self, items: Sequence[Item]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """:meth:`render` as (text, token count) pieces, the count 0 (unknown) for decorations."""
+        return self.layout(lambda i: (items[i].prompt, items[i].n_prompt),
+                           lambda i: (items[i].output_text, items[i].n_output), _unknown)
 
     def provenance(self, items: Sequence[Item]) -> dict:
         return {

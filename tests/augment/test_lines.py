@@ -5,7 +5,7 @@ import pytest
 
 from mosaic.augment.budget import TokenCounter
 from mosaic.augment.engine import AugmentConfig, MosaicBuilder, RowStore
-from mosaic.augment.lines import Escaper, escape, escaped_or_same
+from mosaic.augment.lines import Escaper, escape, escape_utf8
 from mosaic.augment.sample import Item
 from mosaic.data.records import Example
 from mosaic.data.templates import get_template
@@ -25,13 +25,12 @@ def tricky_examples(n=60):
 def test_escape_matches_json_dumps():
     for t in TRICKY + ["", " ", "\\", '"']:
         assert f'"{escape(t)}"' == json.dumps(t, ensure_ascii=False)
-        assert escaped_or_same(t) == escape(t)
-    assert escaped_or_same("plain") is not None and Escaper()("a\nb") == "a\\nb"
+        assert escape_utf8(t) == escape(t).encode() == Escaper()(t)
 
 
 def test_stored_output_kept_escaped_decodes():
-    it = Item("x", "p", "", 1, 1, "", "p", escape('say "hi"\n'))
-    assert it.output_text == 'say "hi"\n'
+    it = Item("x", "p", "", 1, 1, "", b"p", escape_utf8('say "hi"\n\u00e9'))
+    assert it.output_text == 'say "hi"\n\u00e9'
     assert Item("x", "p", "raw").output_text == "raw"
 
 
@@ -47,6 +46,6 @@ def test_lines_equal_json_dumps_of_the_samples(tmp_path, tokenizer, in_memory_by
             lines = [line for line, *_ in builder.iter_lines(e)]
             samples = list(builder.iter_pass(e))
             assert len(lines) == len(samples) > 10
-            assert lines == [json.dumps(s, ensure_ascii=False) for s in samples]
+            assert lines == [json.dumps(s, ensure_ascii=False).encode() for s in samples]
     finally:
         store.close()

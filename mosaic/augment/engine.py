@@ -30,7 +30,7 @@ from .budget import DecorationBound, TokenCounter
 from .counts import HARD_MAX_ITEMS, WRAP_MODES, draw_count
 from .lines import Escaper, escape_utf8, sample_line
 from .sample import Item, MosaicPlan
-from .strategies import Vocabulary, compose, parse_mix
+from .strategies import Vocabulary, mixer, parse_mix
 
 TRANSFORM_VERSION = "mosaic-it/1"  # bump when the output for a given config would change
 
@@ -174,6 +174,7 @@ class MosaicBuilder:
 
     def __post_init__(self):
         self.mix = parse_mix(self.config.strategy)
+        self._compose = mixer(self.mix)
         self.vocab = Vocabulary(self.config.vocabulary)
         self.bound = DecorationBound(self.counter, self.vocab)
         self._bounds = [self.bound(j) for j in range(HARD_MAX_ITEMS + 2)]  # by row count, looked up per prefix
@@ -224,6 +225,7 @@ class MosaicBuilder:
         for prefixes near the budget, and for the kept prefix.
         """
         cfg, store, n = self.config, self.store, len(self.store)
+        item = store.item if store._items is None else store._items.__getitem__
         budget = cfg.max_tokens
         rng = random.Random(f"mosaic-it:{cfg.seed}:{e}")
         self.counter.begin_pass()
@@ -234,19 +236,19 @@ class MosaicBuilder:
             limit = min(draw_count(cfg.wrap_mode, rng, cfg.max_count), n - i)
             rows = order[i:i + limit]
             sure = self._surely_fitting(rows, limit)
-            items = [store.item(r) for r in rows[:max(sure, 1)]]
+            items = [item(r) for r in rows[:max(sure, 1)]]
             best = None
             j = sure
             while j < limit:  # the released prefix loop, from the first prefix that might not fit
                 if len(items) <= j:
-                    items.append(store.item(rows[j]))
-                plan = compose(self.mix, items[:j + 1], rng, self.vocab)
+                    items.append(item(rows[j]))
+                plan = self._compose(items[:j + 1], rng, self.vocab)
                 ok, ntok = self.counter.fits(plan, items[:j + 1], budget)
                 if not ok:
                     break
                 best, j = (plan, ntok), j + 1
             while best is None and j > 0:  # draw the kept prefix's plan (guaranteed to fit by the bound)
-                plan = compose(self.mix, items[:j], rng, self.vocab)
+                plan = self._compose(items[:j], rng, self.vocab)
                 ok, ntok = self.counter.fits(plan, items[:j], budget)
                 if ok:
                     best = (plan, ntok)

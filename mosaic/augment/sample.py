@@ -12,6 +12,7 @@ from typing import Callable, Sequence, TypeVar
 
 RESPONSE_JOINER = "\n\n"
 T = TypeVar("T")
+_TAGS: dict[tuple, list[str]] = {}  # tags by numbering style (a few dozen styles, up to 50 tags each)
 
 
 def _same(s: str) -> str:
@@ -83,7 +84,13 @@ class MosaicPlan:
         return self.number_style.replace("{i}", str(i + 1)) + self.number_punct + ("\n" if self.tag_newline else " ")
 
     def tags(self) -> list[str]:
-        return [self.tag(i) for i in range(self.count)]
+        """``tag(i)`` for every instruction (made once per numbering style)."""
+        if self.number_style is None:
+            return [""] * self.count
+        made = _TAGS.setdefault((self.number_style, self.number_punct, self.tag_newline), [])
+        while len(made) < self.count:
+            made.append(self.tag(len(made)))
+        return made[:self.count]
 
     def instruction_pieces(self, items: Sequence[Item]) -> list[str]:
         """Decoration strings on the instruction side (everything but the item prompts)."""

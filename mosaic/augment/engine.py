@@ -120,7 +120,7 @@ class RowStore:
             if on_rows:
                 on_rows(len(batch))
 
-        # The tokenizer releases the GIL: batch k is counted in a thread while batch k+1 is read.
+        # The tokenizer releases the GIL: batch k is counted in a thread while batch k-1 is stored and k+1 read.
         batch: list[Example] = []
         pending = None  # (batch, future of its counts)
         try:
@@ -130,11 +130,12 @@ class RowStore:
                         batch.append(ex)
                         if len(batch) < batch_size:
                             continue
+                    # Queued before the previous batch is flushed, so the tokenizer never waits for a flush.
+                    submitted = (batch, pool.submit(count, batch)) if batch else None
+                    batch = []
                     if pending is not None:
                         flush(pending[0], pending[1].result())
-                        pending = None
-                    if batch:
-                        pending, batch = (batch, pool.submit(count, batch)), []
+                    pending = submitted
                 if pending is not None:
                     flush(pending[0], pending[1].result())
         finally:

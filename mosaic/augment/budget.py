@@ -144,6 +144,11 @@ class TokenCounter:
         prompt, response = self.template.render(self.tokenizer, instruction, output)
         return self.prompt_specials + sum(self.count_batch([prompt, response]))
 
+    def _decoration(self, text: str) -> tuple[str, int]:
+        """A decoration as a joint piece: a long one with its (cached) count, so that only its ends are
+        tokenized again (whitespace is counted in context by count_one, so it goes without a count)."""
+        return (text, self.count_one(text)) if len(text) > 16 and not text.isspace() else (text, 0)
+
     def exact_plan(self, plan: MosaicPlan, items: Sequence[Item]) -> int:
         """:meth:`exact` of the rendered plan; from the rows' counts and the joints where the tokenizer allows."""
         instruction, output = plan.render(items)
@@ -153,9 +158,10 @@ class TokenCounter:
         prompt, response = self.template.render(self.tokenizer, instruction, output)
         if prompt != p0 + instruction + p1 or response != r0 + output + r1:
             return self.exact(instruction, output)
-        ins, out = plan.pieces(items)
-        n = self.prompt_specials + joints.count_joined([[(p0, 0), *ins, (p1, 0)], [(r0, 0), *out, (r1, 0)]],
-                                                       self.count_batch)
+        d = self._decoration
+        ins, out = plan.pieces(items, d)
+        n = self.prompt_specials + joints.count_joined([[d(p0), *ins, d(p1)], [d(r0), *out, d(r1)]],
+                                                       self.count_batch, self._cache)
         self.stats.exact_from_joints += 1
         if self._joint_checks > 0:
             self._joint_checks -= 1

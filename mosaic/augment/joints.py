@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 Piece = tuple[str, int]  # (text, its token count alone; <= 0 when unknown, e.g. for a decoration)
+CACHE_MAX = 200_000  # counts kept of heads and tails (never whitespace alone: they end or start at a joint)
 
 
 def _graphic(c: str) -> bool:
@@ -79,8 +80,10 @@ def supports_joints(backend) -> bool:
     return True
 
 
-def count_joined(texts_of: Sequence[Sequence[Piece]], count_batch: Callable[[list[str]], list[int]]) -> int:
-    """Total tokens of the texts ``"".join(piece texts)``, one per sequence, each counted alone."""
+def count_joined(texts_of: Sequence[Sequence[Piece]], count_batch: Callable[[list[str]], list[int]],
+                 cache: dict[str, int] | None = None) -> int:
+    """Total tokens of the texts ``"".join(piece texts)``, one per sequence, each counted alone.
+    ``cache`` holds counts of texts alone (rows' heads and tails recur: they are words); it is updated."""
     joined: list[str] = []  # strings counted and added: the stretches between rows' first and last joints
     cut: list[str] = []  # rows' heads and tails, counted and subtracted
     known = 0
@@ -100,9 +103,14 @@ def count_joined(texts_of: Sequence[Sequence[Piece]], count_batch: Callable[[lis
                     continue
             buf.append(text)
         joined.append("".join(buf))
+    cache = {} if cache is None else cache
+    todo = [t for t in dict.fromkeys(cut) if t not in cache]
     joined = [t for t in joined if t]
-    counts = count_batch(joined + cut)
-    return known + sum(counts[:len(joined)]) - sum(counts[len(joined):])
+    counts = count_batch(joined + todo)
+    new = dict(zip(todo, counts[len(joined):]))
+    if len(cache) < CACHE_MAX:
+        cache.update(new)
+    return known + sum(counts[:len(joined)]) - sum(cache[t] if t in cache else new[t] for t in cut)
 
 
 PROBES = (  # texts with joints next to what the pattern treats specially

@@ -137,10 +137,12 @@ class MosaicPlan:
         ins, out = self.layout(lambda i: items[i].prompt, lambda i: items[i].output_text, _same)
         return "".join(ins), "".join(out)
 
-    def pieces(self, items: Sequence[Item]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-        """:meth:`render` as (text, token count) pieces, the count 0 (unknown) for decorations."""
+    def pieces(self, items: Sequence[Item], dec: Callable[[str], tuple[str, int]] | None = None
+               ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """:meth:`render` as (text, its token count alone) pieces; decorations through ``dec`` (default:
+        count 0, unknown)."""
         return self.layout(lambda i: (items[i].prompt, items[i].n_prompt),
-                           lambda i: (items[i].output_text, items[i].n_output), _unknown)
+                           lambda i: (items[i].output_text, items[i].n_output), dec or _unknown)
 
     def provenance(self, items: Sequence[Item]) -> dict:
         return {

@@ -110,7 +110,7 @@ class RowStore:
                 # Escaped once, not in every pass; the output is kept only escaped (it is read rarely).
                 prompt = e.prompt
                 pj, oj = escape_utf8(prompt), escape_utf8(e.output)
-                items.append(Item(e.id, prompt, "", cp, co, e.source, pj, oj))
+                items.append(Item(e.id, prompt, "", cp, co, e.source, pj, oj, len(prompt.split())))
                 size += len(prompt) + len(pj) + len(oj)
                 if size > in_memory_bytes:  # spill everything so far to disk, continue there
                     fh, offsets = open(path, "wb"), array("q", [0])

@@ -35,6 +35,7 @@ class Item:
     source: str = ""
     prompt_json: bytes = b""  # the texts JSON-escaped, UTF-8 (``lines.escape_utf8``), made once per row; b"": not made
     output_json: bytes = b""
+    n_words: int = -1  # words of the prompt, where made at ingest (rules sort by it in every pass)
 
     @property
     def output_text(self) -> str:
@@ -45,7 +46,7 @@ class Item:
 
     @property
     def words(self) -> int:
-        return len(self.prompt.split())
+        return self.n_words if self.n_words >= 0 else len(self.prompt.split())
 
     @property
     def chars(self) -> int:

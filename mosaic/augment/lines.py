@@ -31,26 +31,22 @@ def escape_utf8(text: str) -> bytes:
     return escape(text).encode()
 
 
-class Escaper:
-    """UTF-8 escaped decoration strings (tags, markers, separators, meta-instructions), cached."""
+class Escaper(dict):
+    """UTF-8 escaped decoration strings (tags, markers, separators, meta-instructions): ``dec[text]``,
+    made on first use and kept (up to a bound)."""
 
-    def __init__(self):
-        self._cache: dict[str, bytes] = {}
-
-    def __call__(self, text: str) -> bytes:
-        e = self._cache.get(text)
-        if e is None:
-            e = escape_utf8(text)
-            if len(self._cache) < _CACHE_MAX:
-                self._cache[text] = e
+    def __missing__(self, text: str) -> bytes:
+        e = escape_utf8(text)
+        if len(self) < _CACHE_MAX:
+            self[text] = e
         return e
 
 
 def sample_line(sample_id: str, plan: MosaicPlan, used: Sequence[Item], n_tokens: int, provenance: dict,
                 dec: Escaper) -> bytes:
     """UTF-8 of ``json.dumps`` of the sample dict :meth:`MosaicBuilder.sample` builds, without a newline."""
-    ins, out = plan.layout(lambda i: used[i].prompt_json or escape_utf8(used[i].prompt),
-                           lambda i: used[i].output_json or escape_utf8(used[i].output), dec)
+    ins, out = plan.layout([it.prompt_json or escape_utf8(it.prompt) for it in used],
+                           [it.output_json or escape_utf8(it.output) for it in used], dec.__getitem__)
     rest = _ENCODER.encode({"count": plan.count, "n_tokens": n_tokens, "source": "mosaic", "provenance": provenance})
     return b"".join([b'{"id": "', escape_utf8(sample_id), b'", "instruction": "', *ins,
                      b'", "input": "", "output": "', *out, b'", ', rest[1:].encode()])

@@ -106,10 +106,9 @@ class MosaicPlan:
         pieces += [self.begin, self.end] * len(self.order)
         return pieces + [RESPONSE_JOINER] * (len(self.order) - 1)
 
-    def layout(self, prompt: Callable[[int], T], output: Callable[[int], T],
-               dec: Callable[[str], T]) -> tuple[list[T], list[T]]:
+    def layout(self, prompts: Sequence[T], outputs: Sequence[T], dec: Callable[[str], T]) -> tuple[list[T], list[T]]:
         """The sample as two flat lists of pieces (instruction side, output side): row ``i``'s texts are
-        ``prompt(i)`` and ``output(i)``, each decoration string ``s`` is ``dec(s)``. Joined, the pieces
+        ``prompts[i]`` and ``outputs[i]``, each decoration string ``s`` is ``dec(s)``. Joined, the pieces
         of the row texts give :meth:`render`; of their JSON-escaped forms, the escaped render (JSON
         escaping maps each character on its own, so it commutes with concatenation)."""
         tags = [dec(t) for t in self.tags()]
@@ -118,7 +117,7 @@ class MosaicPlan:
         for i in range(self.count):
             if i:
                 core.append(joiner)
-            core += (tags[i], prompt(i))
+            core += (tags[i], prompts[i])
         head: list[T] = []
         tail: list[T] = []
         for m in self.metas:  # innermost first
@@ -131,19 +130,19 @@ class MosaicPlan:
         for j, i in enumerate(self.order):
             if j:
                 out.append(between)
-            out += (tags[i], begin, output(i), end)
+            out += (tags[i], begin, outputs[i], end)
         return head + core + tail, out
 
     def render(self, items: Sequence[Item]) -> tuple[str, str]:
-        ins, out = self.layout(lambda i: items[i].prompt, lambda i: items[i].output_text, _same)
+        ins, out = self.layout([it.prompt for it in items], [it.output_text for it in items], _same)
         return "".join(ins), "".join(out)
 
     def pieces(self, items: Sequence[Item], dec: Callable[[str], tuple[str, int]] | None = None
                ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
         """:meth:`render` as (text, its token count alone) pieces; decorations through ``dec`` (default:
         count 0, unknown)."""
-        return self.layout(lambda i: (items[i].prompt, items[i].n_prompt),
-                           lambda i: (items[i].output_text, items[i].n_output), dec or _unknown)
+        return self.layout([(it.prompt, it.n_prompt) for it in items],
+                           [(it.output_text, it.n_output) for it in items], dec or _unknown)
 
     def provenance(self, items: Sequence[Item]) -> dict:
         return {

@@ -102,9 +102,11 @@ class TokenCounter:
             if text.isspace():
                 n = self._count(f"x{text}x") - 2
             elif self.joints:  # the sum over its pieces between joints, which recur (e.g. " 3," in "[3, 1, 2]")
-                parts = joints.split_at_joints(text)
-                self.prime(parts)
-                n = sum(self._cache[t] if t in self._cache else self._count(t) for t in parts)
+                parts, cache = joints.split_at_joints(text), self._cache
+                todo = [t for t in parts if t not in cache]
+                if todo:
+                    self.prime(todo)
+                n = sum([cache[t] if t in cache else self._count(t) for t in parts])
             else:
                 n = self._count(text)
             if len(self._cache) < 200_000:

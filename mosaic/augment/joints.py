@@ -21,6 +21,7 @@ texts made to break it (contractions, digits, non-ASCII, controls, tabs, special
 """
 from __future__ import annotations
 
+import re
 from typing import Callable, Sequence
 
 Piece = tuple[str, int]  # (text, its token count alone; <= 0 when unknown, e.g. for a decoration)
@@ -50,15 +51,12 @@ def last_joint(text: str) -> int:
     return -1
 
 
+_JOINT = re.compile(r"(?<=[!-~])(?= [!-~])")  # before a space with a printable ASCII character each side
+
+
 def split_at_joints(text: str) -> list[str]:
     """``text`` cut before every joint (the pieces join back to ``text``)."""
-    out, start, i = [], 0, first_joint(text)
-    while i > 0:
-        out.append(text[start:i])
-        start = i
-        i = first_joint(text, i + 1)
-    out.append(text[start:])
-    return out
+    return _JOINT.split(text)
 
 
 def supports_joints(backend) -> bool:

@@ -40,8 +40,11 @@ def test_joints_split_and_bound():
     assert joints.split_at_joints("a b  c d") == ["a", " b  c", " d"]
     assert joints.first_joint("ab cd ef") == 2 and joints.last_joint("ab cd ef") == 5
     assert joints.first_joint(" ab ") == -1 and joints.last_joint("a\u00e9 b") == -1
-    for t in HARD:
-        assert "".join(joints.split_at_joints(t)) == t
+    for t in HARD + [" ".join(HARD), "a b", " a b ", "a  b"]:
+        parts = joints.split_at_joints(t)
+        assert "".join(parts) == t
+        starts = [sum(map(len, parts[:k])) for k in range(1, len(parts))]
+        assert starts == [i for i in range(len(t)) if joints.first_joint(t, i) == i]  # cut at every joint
 
 
 def test_count_is_additive_at_joints(counter):

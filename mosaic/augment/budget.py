@@ -92,6 +92,14 @@ class TokenCounter:
     def prime(self, texts) -> None:
         """Count many decoration strings in one batch call (cheaper than one call each)."""
         todo = sorted({t for t in texts if t not in self._cache and not t.isspace()})
+        if self.joints:  # count the pieces between joints (they recur), and each text as their sum
+            split = {t: joints.split_at_joints(t) for t in todo}
+            new = list({piece: None for pieces in split.values() for piece in pieces if piece not in self._cache})
+            for piece, n in zip(new, self.count_batch(new) if new else []):
+                self._cache[piece] = n
+            for t, pieces in split.items():
+                self._cache[t] = sum([self._cache[piece] for piece in pieces])
+            return
         for t, n in zip(todo, self.count_batch(todo) if todo else []):
             self._cache[t] = n
 

@@ -96,3 +96,13 @@ def test_a_mismatch_falls_back_to_whole_counts_for_the_pass(tmp_path, tokenizer,
         assert counter.exact_plan(plan, items) == want and counter.stats.joint_mismatches == 2
     finally:
         store.close()
+
+
+def test_primed_decoration_counts_equal_whole_counts(tokenizer):
+    from mosaic.augment.budget import DecorationBound
+
+    counter = TokenCounter(tokenizer, get_template("vicuna_v1.1"))
+    DecorationBound(counter, Vocabulary("train"))  # primes thousands of tags, markers and meta-instructions
+    primed = [t for t in counter._cache if t and not t.isspace()]
+    assert len(primed) > 1000
+    assert counter.count_batch(primed) == [counter._cache[t] for t in primed]

@@ -7,7 +7,7 @@ export MOSAIC_CACHE ?= $(CURDIR)/.cache/mosaic-it
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= true
 
-.PHONY: install test bench bench-augment bench-train bench-generate augment smoke reproduce report ablations clean
+.PHONY: gpu-check install test bench bench-augment bench-train bench-generate augment smoke reproduce report ablations clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,9 +35,14 @@ bench-augment: install
 
 bench-train: install
 	$(BIN)/python experiments/bench_train.py --json results/bench_train.json $(BENCH_TRAIN_ARGS)
+	$(BIN)/python experiments/bench_memory.py --json results/bench_memory.json
 
 bench-generate: install
 	$(BIN)/python experiments/bench_generate.py --json results/bench_generate.json
+
+# GPU code paths on a GPU node (exits 0 with a message where none is visible); see README "GPU check".
+gpu-check: install
+	$(BIN)/python experiments/gpu_check.py --out outputs/gpu-check $(GPU_CHECK_ARGS)
 
 augment: install
 	$(BIN)/mosaic augment --input bundled --output outputs/mosaic_bundled.jsonl

@@ -11,6 +11,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
+from .generation import GenerationConfig, Generator, VLLMGenerator, checkpoint_hash
+from .judges import make_judge
+
 BACKENDS = ("auto", "transformers", "vllm")
 
 
@@ -22,7 +25,7 @@ class EvalContext:
     model_id: str
     seed: int = 0
     bf16: bool = False
-    judge_cfg: dict = field(default_factory=lambda: {"kind": "local"})
+    judge_cfg: dict = field(default_factory=dict)  # the ``judge`` group (conf/judge/)
     generation: dict = field(default_factory=dict)  # GenerationConfig defaults for every adapter
 
     @cached_property
@@ -42,15 +45,11 @@ class EvalContext:
 
     @cached_property
     def checkpoint_hash(self) -> str:
-        from .generation import checkpoint_hash
-
         return checkpoint_hash(self.checkpoint)
 
     @cached_property
     def generator(self):
         """vLLM when it is installed and a GPU is present (or ``generation.backend=vllm``), else Transformers."""
-        from .generation import Generator, VLLMGenerator
-
         backend = self.generation.get("backend", "auto")
         if backend not in BACKENDS:
             raise ValueError(f"generation.backend must be one of {BACKENDS}, got {backend!r}")
@@ -62,16 +61,12 @@ class EvalContext:
 
     def generate(self, conversations: Sequence[list[dict]], **overrides) -> list[str]:
         """Responses to chat conversations (lists of {role, content}); cached per checkpoint, prompt and config."""
-        from .generation import GenerationConfig
-
         settings = {k: v for k, v in self.generation.items() if k != "backend"}
         cfg = GenerationConfig(**{"seed": self.seed, **settings, **overrides})
         return [c.text for c in self.generator.generate(list(conversations), cfg)]
 
     @cached_property
     def judge(self):
-        from .judges import make_judge
-
         return make_judge({**self.judge_cfg, "cache_dir": str(self.out_dir / "judge_cache")})
 
     def identity(self) -> dict:

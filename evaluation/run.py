@@ -14,7 +14,10 @@ import traceback
 from pathlib import Path
 
 from mosaic.data.io import write_json
+from mosaic.hardware import bf16_supported
 from mosaic.secrets import redact
+from mosaic.stages import STAGE_LAYOUT, TAG_LAYOUT, Stage, checkpoint_hash, eval_key
+from mosaic.tracking import client_for, find_run
 
 from .adapters import get_adapter
 from .context import EvalContext
@@ -27,20 +30,16 @@ class EvaluationFailed(RuntimeError):
 
 
 def context_for(cfg: dict, checkpoint: Path, out_dir: Path, model_id: str | None = None) -> EvalContext:
-    from mosaic.runner import bf16_supported
-
     gen = dict(cfg.get("generation") or {})
     return EvalContext(checkpoint=checkpoint, template=cfg["model"]["template"],
                        out_dir=out_dir, model_id=model_id or cfg["run_name"], seed=cfg["seed"],
                        bf16=bf16_supported() and cfg["train"].get("precision") != "fp32",
-                       judge_cfg=dict(cfg.get("judge") or {"kind": "local"}), generation=gen)
+                       judge_cfg=dict(cfg["judge"]), generation=gen)
 
 
 def find_baseline(cfg: dict, repo: Path, variant: str) -> Path | None:
     """The checkpoint of the newest finished ``variant`` run of the same study and seed, from MLflow."""
-    from mosaic.stages import STAGE_LAYOUT, TAG_LAYOUT, find_run
-
-    run = find_run(_client(cfg, repo), cfg["study"], variant=variant, train_status="finished",
+    run = find_run(client_for(cfg, repo), cfg["study"], variant=variant, train_status="finished",
                    **{TAG_LAYOUT: STAGE_LAYOUT, "seed": str(cfg["seed"])})
     if run is None:
         return None
@@ -54,8 +53,6 @@ def evaluate(cfg: dict, checkpoint: Path, root: Path, repo: Path, run_id: str | 
 
     The evaluation is a stage keyed by the checkpoint's hash (and the baseline's, for pairwise) and the
     evaluation settings: a finished one is reused; an unfinished one resumes from its caches."""
-    from mosaic.stages import Stage, checkpoint_hash, eval_key
-
     selected = cfg.get("eval") or {}
     unknown = [n for n in selected if n not in ORDER]
     if unknown:
@@ -121,19 +118,11 @@ def _run_adapters(cfg: dict, checkpoint: Path, baseline: Path | None, work: Path
         raise EvaluationFailed("; ".join(f"{k}: {v}" for k, v in failed.items()))
 
 
-def _client(cfg: dict, repo: Path):
-    import mlflow
-
-    from mosaic.tracking import tracking_uri
-
-    return mlflow.MlflowClient(tracking_uri(cfg.get("tracking", {}).get("uri"), repo))
-
-
 def log_adapter(run_id: str, cfg: dict, repo: Path, name: str, metrics: dict, info: dict, tables: dict,
                 artifacts) -> None:
     from mlflow.entities import Metric
 
-    client = _client(cfg, repo)
+    client = client_for(cfg, repo)
     now = int(time.time() * 1000)
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
     client.log_dict(run_id, redact({"info": info, "tables": tables}), f"eval/{name}/info.json")
@@ -142,7 +131,7 @@ def log_adapter(run_id: str, cfg: dict, repo: Path, name: str, metrics: dict, in
 
 
 def _log_status(run_id: str, cfg: dict, repo: Path, results: dict, failed: dict) -> None:
-    client = _client(cfg, repo)
+    client = client_for(cfg, repo)
     for name in results:
         client.set_tag(run_id, f"eval_status/{name}", "finished")
     for name, err in failed.items():

@@ -36,7 +36,7 @@ def main() -> None:
     from evaluation.generation import GenerationConfig, Generator
     from mosaic.models.smollm2 import model_dir
     from mosaic.models.tokenizer import load_tokenizer
-    from mosaic.runner import bf16_supported
+    from mosaic.hardware import bf16_supported
 
     rows = json.loads((DATA_DIR / "alpaca_eval" / "eval_set.json").read_text())[:args.prompts]
     convs = [[{"role": "user", "content": r["instruction"]}] for r in rows]

@@ -35,23 +35,23 @@ def datasets(n: int, max_len: int) -> dict[str, list]:
     from mosaic.data.sources import resolve_examples
     from mosaic.data.templates import get_template
     from mosaic.models.tokenizer import load_tokenizer
-    from mosaic.train.features import encode
+    from mosaic.train.features import encode, encode_samples, read_samples
 
     tok, tpl = load_tokenizer("smollm2"), get_template("vicuna_v1.1")
     original = [encode(tok, tpl, e.prompt, e.output, max_len) for e in resolve_examples(f"bundled@{n}")]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "mosaic.jsonl"
         augment_file(f"bundled@{n}", out, "smollm2", AugmentConfig(max_tokens=max_len, passes=1), progress=False)
-        samples = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    mosaic = [encode(tok, tpl, s["instruction"], s["output"], max_len) for s in samples]
+        mosaic = encode_samples(tok, tpl, read_samples(out), max_len)
     return {"original": original, "mosaic": mosaic}
 
 
 def padding(examples, cfg) -> dict:
-    from mosaic.train.recipe import _collate, plan_steps
+    from mosaic.train.batches import plan_steps
+    from mosaic.train.recipe import _collate
 
     real = processed = 0
-    for step in plan_steps(examples, replace(cfg, max_steps=None)):
+    for step in plan_steps([len(e) for e in examples], replace(cfg, max_steps=None)):
         for rows in step:
             batch = _collate(examples, rows, cfg, 0)
             processed += batch["input_ids"].numel()
@@ -88,8 +88,10 @@ def main() -> None:
     from transformers import AutoModelForCausalLM
 
     from mosaic.models.smollm2 import model_dir
-    from mosaic.runner import bf16_supported
-    from mosaic.train.recipe import TrainConfig, _collate, plan_steps, train
+    from mosaic.hardware import bf16_supported
+    from mosaic.train.batches import plan_steps
+    from mosaic.train.config import TrainConfig
+    from mosaic.train.recipe import _collate, train
 
     bf16 = bf16_supported()
     data = datasets(args.examples, args.max_len)
@@ -103,7 +105,7 @@ def main() -> None:
             cfg = TrainConfig(regime=regime, max_len=args.max_len, batch_size=args.batch_size, epochs=1,
                               lr=1e-5, warmup_ratio=0.0, bf16=bf16, max_steps=args.steps + 1)
             row = {"data": name, "regime": regime, **padding(examples, cfg)}
-            steps = plan_steps(examples, cfg)[1:]  # step 0 is a warm-up in both loops
+            steps = plan_steps([len(e) for e in examples], cfg)[1:]  # step 0 is a warm-up in both loops
             real = sum(len(examples[i]) for s in steps for mb in s for row_ in mb for i in row_)
             recipe_s, bare_s = [], []
             for _ in range(args.repeats):
@@ -112,7 +114,7 @@ def main() -> None:
                 recipe_s.append(sum(h["seconds"] for h in state.history[1:]))
                 if name == "original":
                     model.load_state_dict(initial)
-                    batches = [[_collate(examples, rows, cfg, 0) for rows in s] for s in plan_steps(examples, cfg)]
+                    batches = [[_collate(examples, rows, cfg, 0) for rows in s] for s in plan_steps([len(e) for e in examples], cfg)]
                     bare_loop(model, batches[:1], bf16)
                     bare_s.append(bare_loop(model, batches[1:], bf16))
             row["recipe_real_tokens_per_s"] = real / min(recipe_s)

@@ -8,7 +8,7 @@ Stages (one status line each):
   3. cost    — original vs Mosaic-IT under static_pad, dynamic and packed batching: exact plans plus a
                few timed real steps per regime (measured rates -> wall time and device-hours);
   4. counts  — instructions per sample under every count distribution (the paper's Figure 3);
-  5. report  — ``experiments/report.py``, from the MLflow store only.
+  5. report  — ``mosaic.report`` (as ``make report``), from the MLflow store only, with ``results/runs.json``.
 A finished run is found in MLflow by its run key (a hash of the training stage's inputs, data
 included, and of the evaluation settings: mosaic/stages.py) and is not redone (``FORCE=1`` redoes
 everything); a run interrupted at any point resumes (training from its checkpoint, evaluation from the
@@ -19,18 +19,35 @@ Usage: python experiments/reproduce.py [--experiment cpu_repro] [--seeds 0 1 2] 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from evaluation.pipeline import run
+from mosaic.augment.counts import COUNT_DISTRIBUTIONS, expected_pmf
+from mosaic.augment.engine import TRANSFORM_VERSION
+from mosaic.augment.run import augment_file
+from mosaic.cost.flops import ModelShape
+from mosaic.cost.study import Timing, cost_study
+from mosaic.data.templates import get_template
+from mosaic.hardware import bf16_supported
+from mosaic.models.build import build_model
+from mosaic.models.smollm2 import model_dir
+from mosaic.models.tokenizer import load_tokenizer
+from mosaic.prepare import data_spec, data_stage
+from mosaic.report import build_report
+from mosaic.runner import runs_root
+from mosaic.settings import augment_config, select_evals
+from mosaic.stages import STAGE_LAYOUT, TAG_RUN_KEY, source_fingerprint, stage_keys
+from mosaic.tracking import client_for, config_hash, find_finished, git_commit, legacy_runs, log_result_run, tracking_uri
+from mosaic.train.batches import REGIMES
+from mosaic.train.features import encode_samples, read_samples
 
+ROOT = Path(__file__).resolve().parents[1]
 HEADLINE = ("none", "all")
 EXTRA = ("primary", "format", "permute", "maskout")
-COUNT_MODES = ("uniform", "fix_max", "max_length", "exp", "pareto", "lognormal", "logistic")
 
 
 def status(stage: str, message: str) -> None:
@@ -41,37 +58,18 @@ def compose(experiment: str, overrides: list[str]) -> dict:
     from hydra import compose as hydra_compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from mosaic.runner import select_evals
-
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         return select_evals(OmegaConf.to_container(
             hydra_compose("config", overrides=[f"experiment={experiment}", *overrides]), resolve=True))
 
 
-def client_for(cfg: dict):
-    import mlflow
-
-    from mosaic.tracking import tracking_uri
-
-    return mlflow.MlflowClient(tracking_uri(cfg.get("tracking", {}).get("uri"), ROOT))
-
-
-def runs_root(cfg: dict) -> Path:
-    return (ROOT / cfg["runs_dir"]).resolve()
-
-
 def finished(cfg: dict):
     """The completed MLflow run of this config's run key (mosaic/stages.py), or None."""
-    from mosaic.runner import stage_keys
-    from mosaic.stages import TAG_RUN_KEY, find_finished
-
-    return find_finished(client_for(cfg), cfg["study"], **{TAG_RUN_KEY: stage_keys(cfg).run})
+    return find_finished(client_for(cfg, ROOT), cfg["study"], **{TAG_RUN_KEY: stage_keys(cfg).run})
 
 
 def warn_legacy(cfg: dict) -> None:
-    from mosaic.stages import legacy_runs
-
-    old = legacy_runs(client_for(cfg), cfg["study"])
+    old = legacy_runs(client_for(cfg, ROOT), cfg["study"])
     if old:
         status("runs", f"{len(old)} finished run(s) in study {cfg['study']!r} were written by an earlier layout "
                "without stage keys: what they trained on cannot be verified, so each is rerun (they stay in the "
@@ -79,8 +77,6 @@ def warn_legacy(cfg: dict) -> None:
 
 
 def stage_runs(experiment: str, seeds: list[int], variants: list[str], overrides: list[str], force: bool) -> list[str]:
-    from mosaic.runner import run
-
     done = []
     warn_legacy(compose(experiment, overrides))
     for seed in seeds:
@@ -93,7 +89,8 @@ def stage_runs(experiment: str, seeds: list[int], variants: list[str], overrides
                 continue
             status("runs", f"{cfg['run_name']}: training and evaluating ...")
             t = time.perf_counter()
-            record = run(cfg, ROOT)  # FORCE=1 in the environment retrains too
+            record = run(cfg, ROOT, overrides=[f"experiment={experiment}", f"augmentation={variant}", f"seed={seed}",
+                                               *overrides])  # FORCE=1 in the environment retrains too
             status("runs", f"{cfg['run_name']}: done in {time.perf_counter() - t:.0f}s, final loss "
                    f"{record['final_loss']:.3f}")
             done.append(record["mlflow_run_id"])
@@ -101,104 +98,68 @@ def stage_runs(experiment: str, seeds: list[int], variants: list[str], overrides
 
 
 def stage_cost(experiment: str, overrides: list[str], steps: int, batch_size: int, force: bool) -> None:
-    """Original vs Mosaic-IT cost under the three regimes, logged as one MLflow run (kind=cost)."""
-    import mlflow
-
-    from mosaic.cost.batching import REGIMES
-    from mosaic.cost.compare import compare_costs
-    from mosaic.cost.flops import ModelShape
-    from mosaic.cost.measure import add_wall_time, measure_rates
-    from mosaic.data.templates import get_template
-    from mosaic.models.tokenizer import load_tokenizer
-    from mosaic.runner import bf16_supported, build_model, data_stage, read_samples, stage_keys
-    from mosaic.stages import STAGE_LAYOUT
-    from mosaic.tracking import config_hash, experiment_id, git_commit, tracking_uri
-    from mosaic.train.features import encode
-
+    """Original vs Mosaic-IT cost under the three regimes (``mosaic.cost.study``), one MLflow run (kind=cost)."""
     cfgs = {v: compose(experiment, [f"augmentation={v}", *overrides]) for v in HEADLINE}
     base = cfgs["all"]
     data_keys = {v: stage_keys(c).data for v, c in cfgs.items()}
     key = config_hash({"layout": STAGE_LAYOUT, "data": list(data_keys.values()), "model": base["model"],
-                       "steps": steps, "batch_size": batch_size, "epochs": [c["train"]["epochs"] for c in cfgs.values()]})
-    client = client_for(base)
-    exp = client.get_experiment_by_name(base["study"])
-    if exp is not None and not force and client.search_runs(
-            [exp.experiment_id], f"tags.kind = 'cost' and tags.cost_key = '{key}' and tags.run_complete = 'true'"):
+                       "steps": steps, "batch_size": batch_size, "train": [c["train"] for c in cfgs.values()],
+                       "seed": base["seed"]})
+    if not force and find_finished(client_for(base, ROOT), base["study"], kind="cost", cost_key=key):
         status("cost", "cost comparison finished earlier, skipped")
         return
     tok, tpl = load_tokenizer(base["model"]["tokenizer"]), get_template(base["model"]["template"])
     encoded = {}
     for v, name in (("none", "original"), ("all", "mosaic")):
-        path, _ = data_stage(cfgs[v], runs_root(cfgs[v]), data_keys[v])
-        encoded[name] = [encode(tok, tpl, r["instruction"], r["output"], base["model"]["max_len"])
-                         for r in read_samples(path)]
+        path, _ = data_stage(cfgs[v], runs_root(cfgs[v], ROOT), data_keys[v])
+        encoded[name] = encode_samples(tok, tpl, read_samples(path), base["model"]["max_len"])
     model = build_model(base["model"], len(tok))
-    result = compare_costs([len(e) for e in encoded["original"]], [len(e) for e in encoded["mosaic"]],
-                           epochs=cfgs["none"]["train"]["epochs"], mosaic_epochs=base["train"]["epochs"],
-                           max_len=base["model"]["max_len"], batch_size=base["train"]["batch_size"],
-                           grad_accum=base["train"]["grad_accum"], shape=ModelShape.from_config(model.config))
     status("cost", f"timing {steps} step(s) x 3 regimes x 2 variants on {base['model']['name']} ...")
-    rates = measure_rates(model, encoded, REGIMES, steps=steps, batch_size=batch_size,
-                          max_len=base["model"]["max_len"], bf16=bf16_supported(), pad_id=tok.pad_token_id)
-    add_wall_time(result, rates)
-    result["settings"].update(model=base["model"]["name"], measured_steps=steps, measured_batch_size=batch_size,
-                              dataset=base["dataset"]["name"], limit=base["dataset"].get("limit"))
-    uri = tracking_uri(base.get("tracking", {}).get("uri"), ROOT)
-    mlflow.set_tracking_uri(uri)
-    with mlflow.start_run(experiment_id=experiment_id(uri, base["study"]), run_name="cost-comparison",
-                          nested=mlflow.active_run() is not None):
-        mlflow.set_tags({"kind": "cost", "cost_key": key, "git_commit": git_commit(ROOT), "model_id": base["model"]["name"]})
-        metrics = {}
-        for row in result["rows"]:
-            for col in ("sequences", "steps", "real_tokens", "processed_tokens", "padding_fraction", "tflops_executed",
-                        "est_hours", "est_device_hours", "measured_processed_tokens_per_s"):
-                metrics[f"cost/{row['variant']}/{row['regime']}/{col}"] = float(row[col])
-        for regime, ratio in result["mosaic_over_original"].items():
-            metrics.update({f"ratio/{regime}/{k}": float(v) for k, v in ratio.items()})
-        mlflow.log_metrics(metrics)
-        mlflow.log_dict(result, "cost.json")
-        mlflow.set_tag("run_complete", "true")
+    train = base["train"]
+    result = cost_study([len(e) for e in encoded["original"]], [len(e) for e in encoded["mosaic"]],
+                        epochs=cfgs["none"]["train"]["epochs"], mosaic_epochs=train["epochs"],
+                        max_len=base["model"]["max_len"], batch_size=train["batch_size"],
+                        grad_accum=train["grad_accum"], shape=ModelShape.from_config(model.config), seed=base["seed"],
+                        timing=Timing(model, encoded, steps, batch_size, bf16_supported(), tok.pad_token_id),
+                        describe={"model": base["model"]["name"], "dataset": base["dataset"]["name"],
+                                  "limit": base["dataset"].get("limit")})
+    metrics = {}
+    for row in result["rows"]:
+        for col in ("sequences", "steps", "real_tokens", "processed_tokens", "padding_fraction", "tflops_executed",
+                    "est_hours", "est_device_hours", "measured_processed_tokens_per_s"):
+            metrics[f"cost/{row['variant']}/{row['regime']}/{col}"] = float(row[col])
+    for regime, ratio in result["mosaic_over_original"].items():
+        metrics.update({f"ratio/{regime}/{k}": float(v) for k, v in ratio.items()})
+    log_result_run(base["study"], tracking_uri((base.get("tracking") or {}).get("uri"), ROOT), "cost-comparison",
+                   {"kind": "cost", "cost_key": key, "git_commit": git_commit(ROOT), "model_id": base["model"]["name"],
+                    "hydra_overrides": json.dumps([f"experiment={experiment}", *overrides])},
+                   metrics, {"cost.json": result})
     q = result["mosaic_over_original"]
     status("cost", "Mosaic-IT / original device-hours: " + ", ".join(f"{r} {q[r]['device_hours']:.2f}" for r in REGIMES))
 
 
 def stage_counts(experiment: str, overrides: list[str], force: bool) -> None:
     """Instructions per sample for every count distribution, on the study's data (1 pass each)."""
-    import mlflow
-
-    from mosaic.augment.counts import expected_pmf
-    from mosaic.augment.run import augment_file
-    from mosaic.augment.engine import TRANSFORM_VERSION
-    from mosaic.runner import augment_config, data_spec
-    from mosaic.stages import source_fingerprint
-    from mosaic.tracking import config_hash, experiment_id, tracking_uri
-
     base = compose(experiment, ["augmentation=all", *overrides])
     key = config_hash({"spec": data_spec({**base, "dataset": {**base["dataset"], "limit": None}}),
                        "source": source_fingerprint(base["dataset"]["spec"]), "transform": TRANSFORM_VERSION,
-                       "aug": base["augmentation"], "modes": COUNT_MODES})
-    client = client_for(base)
-    exp = client.get_experiment_by_name(base["study"])
-    if exp is not None and not force and client.search_runs(
-            [exp.experiment_id], f"tags.kind = 'counts' and tags.counts_key = '{key}' and tags.run_complete = 'true'"):
+                       "aug": base["augmentation"], "modes": list(COUNT_DISTRIBUTIONS)})
+    if not force and find_finished(client_for(base, ROOT), base["study"], kind="counts", counts_key=key):
         status("counts", "count distributions finished earlier, skipped")
         return
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for mode in COUNT_MODES:
+        for mode in COUNT_DISTRIBUTIONS:
             cfg = {**base, "augmentation": {**base["augmentation"], "wrap_mode": mode, "passes": 1},
                    "dataset": {**base["dataset"], "limit": None}}
             summary = augment_file(data_spec(cfg), Path(tmp) / f"{mode}.jsonl", cfg["model"]["tokenizer"],
                                    augment_config(cfg), progress=False)
             out[mode] = {"histogram": summary["count"]["histogram"], "mean": summary["count"]["mean"],
                          "expected_pmf": {str(k): v for k, v in expected_pmf(mode, cfg["augmentation"]["max_count"]).items()}}
-    uri = tracking_uri(base.get("tracking", {}).get("uri"), ROOT)
-    mlflow.set_tracking_uri(uri)
-    with mlflow.start_run(experiment_id=experiment_id(uri, base["study"]), run_name="count-distributions",
-                          nested=mlflow.active_run() is not None):
-        mlflow.set_tags({"kind": "counts", "counts_key": key})
-        mlflow.log_dict(out, "counts.json")
-        mlflow.set_tag("run_complete", "true")
+    log_result_run(base["study"], tracking_uri((base.get("tracking") or {}).get("uri"), ROOT), "count-distributions",
+                   {"kind": "counts", "counts_key": key, "git_commit": git_commit(ROOT),
+                    "hydra_overrides": json.dumps([f"experiment={experiment}", "augmentation=all", *overrides])},
+                   {}, {"counts.json": out})
     status("counts", "mean instructions per sample: " + ", ".join(f"{m} {v['mean']:.2f}" for m, v in out.items()))
 
 
@@ -215,19 +176,15 @@ def main(argv: list[str] | None = None) -> None:
     force = os.environ.get("FORCE") == "1"
     t0 = time.perf_counter()
 
-    from mosaic.models.smollm2 import model_dir
-
     status("model", f"SmolLM2-135M-Instruct at {model_dir()}")
     stage_runs(args.experiment, args.seeds, list(HEADLINE), args.override, force)
     if args.extra:
         stage_runs(args.experiment, args.seeds[:1], list(EXTRA), args.override, force)
     stage_cost(args.experiment, args.override, args.cost_steps, args.cost_batch_size, force)
     stage_counts(args.experiment, args.override, force)
-    from report import build_report
-
     study = compose(args.experiment, args.override)
     build_report(study["study"], study.get("tracking", {}).get("uri"), args.results)
-    status("report", f"{args.results}/REPORT.md, tables/, figures/, summary.json ({time.perf_counter() - t0:.0f}s total)")
+    status("report", f"{args.results}/REPORT.md, tables/, figures/, summary.json, runs.json ({time.perf_counter() - t0:.0f}s total)")
 
 
 if __name__ == "__main__":

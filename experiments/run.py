@@ -1,9 +1,10 @@
-"""Hydra entry point: compose a run (or a multirun sweep) and execute it.
+"""Hydra entry point: compose a run (or a multirun sweep) and execute it (``evaluation.pipeline.run``).
 
     python experiments/run.py experiment=smoke
     python experiments/run.py augmentation=none train.regime=packed
-Hydra composes; the resolved config is frozen into the run directory and everything downstream
-reads that plain dict (distributed workers will too), never Hydra's command line.
+Hydra composes; the resolved config is frozen into the run's stages and everything downstream reads
+that plain dict (distributed workers too), never Hydra's command line. The command-line overrides are
+recorded with the MLflow run (tag ``hydra_overrides``), so a committed result leads back to them.
 
 A credential on the command line (``+judge.api_key=...``) is taken out of ``sys.argv`` before Hydra
 sees it, so Hydra's ``.hydra/*.yaml`` and ``multirun.yaml`` never hold it (mosaic/secrets.py).
@@ -14,20 +15,22 @@ import sys
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from evaluation.pipeline import run
+from mosaic.secrets import restore_secrets, take_secret_overrides
+from mosaic.settings import ConfigError, select_evals
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
-    from mosaic.runner import ConfigError, run, select_evals
-    from mosaic.secrets import restore_secrets
-
     resolved = restore_secrets(select_evals(OmegaConf.to_container(cfg, resolve=True)))
+    overrides = [str(o) for o in HydraConfig.get().overrides.task]
     try:
-        record = run(resolved, REPO)
+        record = run(resolved, REPO, overrides=overrides)
     except ConfigError as e:
         print(f"configuration error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -37,8 +40,6 @@ def main(cfg: DictConfig) -> float | None:
 
 
 def scrub_argv() -> None:
-    from mosaic.secrets import take_secret_overrides
-
     try:
         sys.argv[1:] = take_secret_overrides(sys.argv[1:])
     except ValueError as e:

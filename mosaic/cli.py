@@ -2,10 +2,26 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from .data.sources import SPECS
+from .augment.budget import TokenCounter
+from .augment.counts import WRAP_MODES
+from .augment.engine import AugmentConfig
+from .augment.run import augment_file
+from .augment.strategies import MIXES, STRATEGIES
+from .cost.compare import mosaic_pairs, template_lengths, to_markdown
+from .cost.flops import ModelShape
+from .cost.study import Timing, cost_study
+from .data.errors import DataError
+from .data.io import write_json
+from .data.loaders import FORMATS, MULTI_TURN
+from .data.sources import SPECS, resolve_examples
+from .data.templates import TEMPLATES, get_template
+from .hardware import bf16_supported
+from .models import smollm2
+from .models.build import build_model
+from .models.tokenizer import load_counting_tokenizer, load_tokenizer
+from .train.features import encode_samples, read_samples
 
 EPILOG = """examples:
   mosaic augment --input bundled --output out/mosaic.jsonl
@@ -18,11 +34,7 @@ OUT.summary.json, and OUT.over_budget.jsonl when some rows cannot fit the budget
 
 
 def _augment_parser(sub) -> argparse.ArgumentParser:
-    from .augment.counts import WRAP_MODES
-    from .augment.strategies import MIXES, STRATEGIES
-    from .data.loaders import FORMATS, MULTI_TURN
-    from .data.templates import TEMPLATES
-
+    d = AugmentConfig()  # the paper's defaults, in one place
     p = sub.add_parser("augment", help="build Mosaic-IT samples from instruction data",
                        description="Concatenate instruction/response pairs into Mosaic-IT samples "
                        "(Li et al., arXiv 2405.13326), seeded and within a token budget.",
@@ -34,30 +46,31 @@ def _augment_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", default="smollm2",
                    help="tokenizer that measures the budget: a local directory, a Hub id (needs network), "
                    "or 'smollm2' (bundled SmolLM2-135M-Instruct; default)")
-    p.add_argument("--template", default="vicuna_v1.1", choices=TEMPLATES,
+    p.add_argument("--template", default=d.template, choices=TEMPLATES,
                    help="training prompt format whose overhead counts against the budget; 'raw' counts "
-                   "instruction+output only, like the released code (default: vicuna_v1.1)")
-    p.add_argument("--strategy", default="all",
+                   f"instruction+output only, like the released code (default: {d.template})")
+    p.add_argument("--strategy", default=d.strategy,
                    help=f"a mix {sorted(MIXES)}, a strategy {sorted(STRATEGIES)}, or weights such as "
-                   "'format=1,permute=1' (default: all = format / +permute / +maskout, equal odds)")
-    p.add_argument("--wrap-mode", default="uniform", choices=sorted(WRAP_MODES),
-                   help="distribution of instructions per sample before the budget (default: uniform)")
-    p.add_argument("--max-count", type=int, default=10, help="max instructions per sample (default: 10)")
-    p.add_argument("--max-tokens", type=int, default=2000,
-                   help="token budget per sample, template included (default: 2000)")
-    p.add_argument("--passes", type=int, default=4,
-                   help="independent shuffled mosaic passes over the data (released epo_num; default: 4)")
-    p.add_argument("--seed", type=int, default=0, help="random seed; same seed and input give the same bytes")
-    p.add_argument("--vocabulary", default="train", choices=("train", "heldout"),
+                   f"'format=1,permute=1' (default: {d.strategy}; all = format / +permute / +maskout, equal odds)")
+    p.add_argument("--wrap-mode", default=d.wrap_mode, choices=sorted(WRAP_MODES),
+                   help=f"distribution of instructions per sample before the budget (default: {d.wrap_mode})")
+    p.add_argument("--max-count", type=int, default=d.max_count,
+                   help=f"max instructions per sample (default: {d.max_count})")
+    p.add_argument("--max-tokens", type=int, default=d.max_tokens,
+                   help=f"token budget per sample, template included (default: {d.max_tokens})")
+    p.add_argument("--passes", type=int, default=d.passes,
+                   help=f"independent shuffled mosaic passes over the data (released epo_num; default: {d.passes})")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed; same seed and input give the same bytes")
+    p.add_argument("--vocabulary", default=d.vocabulary, choices=("train", "heldout"),
                    help="draw meta-instruction phrasings and tag styles from the training set or the "
-                   "held-out set reserved for evaluation (default: train)")
+                   f"held-out set reserved for evaluation (default: {d.vocabulary})")
     p.add_argument("--on-error", default="raise", choices=("raise", "skip"),
                    help="bad rows: stop with an error naming file/row/field, or skip, count and report them")
     p.add_argument("--multi-turn", default="first", choices=MULTI_TURN,
                    help="chats with several exchanges: keep the first, split all, or refuse (default: first)")
-    p.add_argument("--exact-margin", type=int, default=8,
+    p.add_argument("--exact-margin", type=int, default=d.exact_margin,
                    help="count a sample exactly when its estimated length is within this many tokens under "
-                   "the budget (default: 8; the estimate's largest error is reported in the summary)")
+                   f"the budget (default: {d.exact_margin}; the estimate's largest error is reported in the summary)")
     p.add_argument("--workers", type=int, default=None,
                    help="processes building passes in parallel (default: one per pass up to the CPU count, "
                    "1 for small inputs); the output bytes do not depend on it")
@@ -67,8 +80,6 @@ def _augment_parser(sub) -> argparse.ArgumentParser:
 
 
 def _cost_parser(sub) -> argparse.ArgumentParser:
-    from .data.templates import TEMPLATES
-
     p = sub.add_parser("cost", help="compare the training cost of original data and a mosaic file",
                        description="Sequences, steps, real and processed tokens and FLOPs of training on the "
                        "original data vs a Mosaic-IT file, under static padding (the paper's FastChat setup), "
@@ -92,61 +103,33 @@ def _cost_parser(sub) -> argparse.ArgumentParser:
 
 
 def _cost(args) -> int:
-    from .augment.budget import TokenCounter
-    from .cost.compare import compare_costs, mosaic_pairs, template_lengths, to_markdown
-    from .cost.flops import ModelShape
-    from .data.io import write_json
-    from .data.sources import resolve_examples
-    from .data.templates import get_template
-    from .models import smollm2
-    from .models.tokenizer import load_counting_tokenizer
-
     counter = TokenCounter(load_counting_tokenizer(args.tokenizer), get_template(args.template))
     original = template_lengths(((e.prompt, e.output) for e in resolve_examples(args.original)), counter)
     mosaic = template_lengths(mosaic_pairs(args.mosaic), counter)
-    result = compare_costs(original, mosaic, epochs=args.epochs, mosaic_epochs=args.mosaic_epochs,
-                           max_len=args.max_len, batch_size=args.batch_size, grad_accum=args.grad_accum,
-                           shape=ModelShape.from_config(smollm2.CONFIG), group_by_length=not args.no_group_by_length)
-    result["settings"].update(original=args.original, mosaic=args.mosaic, model="smollm2-135m-instruct",
-                              template=args.template)
-    if args.measure_steps:
-        _measure(args, result)
+    result = cost_study(original, mosaic, epochs=args.epochs, mosaic_epochs=args.mosaic_epochs, max_len=args.max_len,
+                        batch_size=args.batch_size, grad_accum=args.grad_accum,
+                        shape=ModelShape.from_config(smollm2.CONFIG), group_by_length=not args.no_group_by_length,
+                        timing=_timing(args) if args.measure_steps else None,
+                        describe={"original": args.original, "mosaic": args.mosaic, "model": smollm2.NAME,
+                                  "template": args.template})
     print(to_markdown(result))
     if args.json:
         write_json(args.json, result)
     return 0
 
 
-def _measure(args, result: dict) -> None:
-    import json
-
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    from .cost.batching import REGIMES
-    from .cost.measure import add_wall_time, measure_rates
-    from .data.sources import resolve_examples
-    from .data.templates import get_template
-    from .models import smollm2
-    from .models.tokenizer import load_tokenizer
-    from .runner import bf16_supported
-    from .train.features import encode
-
+def _timing(args):
+    """SmolLM2-135M and enough examples of each variant for ``--measure-steps`` real steps per regime."""
     tok, tpl = load_tokenizer(args.tokenizer), get_template(args.template)
     need = (args.measure_steps + 1) * args.batch_size * 8  # enough rows for packed batches too
-    original = [encode(tok, tpl, e.prompt, e.output, args.max_len) for _, e in zip(range(need),
-                                                                                      resolve_examples(args.original))]
-    with open(args.mosaic, encoding="utf-8") as fh:
-        mosaic = [encode(tok, tpl, r["instruction"], r["output"], args.max_len)
-                  for r in (json.loads(line) for _, line in zip(range(need), fh))]
-    model = AutoModelForCausalLM.from_pretrained(smollm2.model_dir(), dtype=torch.float32)
+    rows = ({"instruction": e.prompt, "output": e.output} for _, e in zip(range(need), resolve_examples(args.original)))
+    examples = {"original": encode_samples(tok, tpl, rows, args.max_len),
+                "mosaic": encode_samples(tok, tpl, read_samples(args.mosaic, need), args.max_len)}
     bf16 = bf16_supported()
-    print(f"timing {args.measure_steps} steps x {len(REGIMES)} regimes x 2 variants on SmolLM2-135M "
+    print(f"timing {args.measure_steps} steps x 3 regimes x 2 variants on SmolLM2-135M "
           f"({'bf16' if bf16 else 'fp32'}) ...", file=sys.stderr)
-    rates = measure_rates(model, {"original": original, "mosaic": mosaic}, REGIMES, steps=args.measure_steps,
-                          batch_size=args.batch_size, max_len=args.max_len, bf16=bf16, pad_id=tok.pad_token_id)
-    add_wall_time(result, rates)
-    result["measured"] = {"rates": rates, "steps": args.measure_steps, "bf16": bf16}
+    model = build_model({"source": "smollm2", "max_len": args.max_len}, len(tok))
+    return Timing(model, examples, args.measure_steps, args.batch_size, bf16, tok.pad_token_id)
 
 
 def _print_summary(s: dict) -> None:
@@ -180,18 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     _cost_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "cost":
-        from .data.errors import DataError
-
         try:
             return _cost(args)
         except (DataError, ValueError, FileNotFoundError, RuntimeError) as e:
             print(f"mosaic cost: error: {e}", file=sys.stderr)
             return 2
     if args.command == "augment":
-        from .augment.engine import AugmentConfig
-        from .augment.run import augment_file
-        from .data.errors import DataError
-
         try:
             config = AugmentConfig(strategy=args.strategy, wrap_mode=args.wrap_mode, max_count=args.max_count,
                                    max_tokens=args.max_tokens, passes=args.passes, seed=args.seed,

@@ -14,13 +14,17 @@ import typing
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable
 
-from .cost.batching import REGIMES
+from .augment.engine import AugmentConfig
+from .hardware import DEVICES, PRECISIONS, cuda_available
+from .train.batches import REGIMES
 from .data.templates import TEMPLATES
 from .secrets import credentials_in_url, looks_like_key
 
 MODEL_SOURCES = ("smollm2", "random_llama", "hub")
-PRECISIONS = ("auto", "bf16", "fp32")
 JUDGES = ("local", "openai")
+# What each judge kind reads from the ``judge`` group (``api_key_env`` may be null: an endpoint without a key).
+JUDGE_FIELDS = {"openai": ("model", "base_url", "api_key_env", "max_retries", "backoff", "timeout"),
+                "local": ("model", "template", "max_tokens", "batch_size")}
 RESERVED_STUDY = "stages"  # <runs_dir>/stages holds the stage outputs
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -99,6 +103,13 @@ def parse(cls, values: Any, prefix: str):
     return cls(**kwargs)
 
 
+def require_when_enabled(settings, group: str) -> None:
+    """Fields left null by a disabled group (original IT, a single process) are required when it is enabled."""
+    missing = [f.name for f in fields(settings) if getattr(settings, f.name) is None]
+    if settings.enabled and missing:
+        raise ConfigError(f"{group}.{missing[0]} is required when {group}.enabled=true")
+
+
 @dataclass(frozen=True)
 class ModelSettings:
     name: str
@@ -119,16 +130,21 @@ class DatasetSettings:
 
 @dataclass(frozen=True)
 class AugmentationSettings:
+    """conf/augmentation/all.yaml holds the paper's values (the engine's defaults, tested to agree); the
+    Mosaic-IT fields are required when ``enabled`` and absent for original IT."""
     name: str
     enabled: bool
     epochs: int = field(metadata=at_least(1))
-    strategy: str = "all"
-    wrap_mode: str = "uniform"
-    max_count: int = field(default=10, metadata=at_least(1))
-    max_tokens: int = field(default=2000, metadata=at_least(1))
-    passes: int = field(default=4, metadata=at_least(1))
-    online: bool = False
-    vocabulary: str = "train"
+    strategy: str | None = None
+    wrap_mode: str | None = None
+    max_count: int | None = field(default=None, metadata=at_least(1))
+    max_tokens: int | None = field(default=None, metadata=at_least(1))
+    passes: int | None = field(default=None, metadata=at_least(1))
+    online: bool | None = None
+    vocabulary: str | None = None
+
+    def __post_init__(self):
+        require_when_enabled(self, "augmentation")
 
 
 @dataclass(frozen=True)
@@ -142,34 +158,44 @@ class TrainSettings:
     warmup_ratio: float = field(metadata=FRACTION)
     max_grad_norm: float = field(metadata=POSITIVE)
     precision: str = field(metadata=one_of(PRECISIONS))
-    max_steps: int | None = field(default=None, metadata=at_least(1))
-    save_every: int = field(default=50, metadata=at_least(0))
+    max_steps: int | None = field(metadata=at_least(1))
+    save_every: int = field(metadata=at_least(0))
+    gradient_checkpointing: bool
 
 
 @dataclass(frozen=True)
 class DeepSpeedSettings:
+    """conf/deepspeed/<name>.yaml sets every field of an enabled one."""
     enabled: bool
-    stage: int = field(default=2, metadata=one_of((2, 3)))
-    nproc: int = field(default=2, metadata=at_least(1))
-    offload_optimizer: bool = False
-    offload_params: bool = False
+    stage: int | None = field(default=None, metadata=one_of((2, 3)))
+    nproc: int | None = field(default=None, metadata=at_least(1))
+    offload_optimizer: bool | None = None
+    offload_params: bool | None = None
+
+    def __post_init__(self):
+        require_when_enabled(self, "deepspeed")
 
 
 @dataclass(frozen=True)
 class JudgeSettings:
+    """Values come from conf/judge/<kind>.yaml (the one source of each default); JUDGE_FIELDS says which."""
     kind: str = field(metadata=one_of(JUDGES))
     model: str
     template: str | None = None
-    max_tokens: int = field(default=512, metadata=at_least(1))
-    batch_size: int = field(default=8, metadata=at_least(1))
+    max_tokens: int | None = field(default=None, metadata=at_least(1))
+    batch_size: int | None = field(default=None, metadata=at_least(1))
     base_url: str | None = None
     api_key_env: str | None = None
     api_key: str | None = None  # accepted from the command line only; see mosaic/secrets.py
-    max_retries: int = field(default=5, metadata=at_least(0))
-    backoff: float = field(default=2.0, metadata=NON_NEGATIVE)
-    timeout: float = field(default=120, metadata=POSITIVE)
+    max_retries: int | None = field(default=None, metadata=at_least(0))
+    backoff: float | None = field(default=None, metadata=NON_NEGATIVE)
+    timeout: float | None = field(default=None, metadata=POSITIVE)
 
     def __post_init__(self):
+        missing = [k for k in JUDGE_FIELDS[self.kind] if getattr(self, k) is None and k != "api_key_env"]
+        if missing:
+            raise ConfigError(f"judge.{missing[0]} is required for judge.kind={self.kind} "
+                              f"(conf/judge/{self.kind}.yaml sets it)")
         if self.api_key_env is not None and (not ENV_NAME.match(self.api_key_env) or looks_like_key(self.api_key_env)):
             raise ConfigError(
                 "judge.api_key_env must be the NAME of an environment variable (e.g. OPENAI_API_KEY), and its value "
@@ -192,11 +218,14 @@ class RunSettings:
     seed: int = field(metadata=at_least(0))
     study: str = field(metadata=rule(lambda v: v not in ("", RESERVED_STUDY), f"a name other than {RESERVED_STUDY!r}"))
     run_name: str = field(metadata=rule(lambda v: bool(v) and "/" not in v, "a name without '/'"))
-    runs_dir: str = "outputs/runs"
-    variant: str = ""
-    compute_match: dict | None = None
+    runs_dir: str
+    variant: str
+    compute_match: dict | None
+    device: str = field(metadata=one_of(DEVICES))
 
     def __post_init__(self):
+        if self.device == "cuda" and not cuda_available():
+            raise ConfigError("device=cuda but no CUDA device is visible; use device=auto or device=cpu")
         aug, train = self.augmentation, self.train
         if aug.enabled and aug.max_tokens > self.model.max_len:
             raise ConfigError(f"augmentation.max_tokens={aug.max_tokens} exceeds model.max_len={self.model.max_len}: "
@@ -217,6 +246,16 @@ GROUPS = {"model": ModelSettings, "dataset": DatasetSettings, "augmentation": Au
 OWNED_ELSEWHERE = ("eval", "generation", "tracking", "force")
 
 
+def select_evals(cfg: dict) -> dict:
+    """The composed config with only the evaluations the ``eval`` group selected.
+
+    Each conf/eval file sets ``adapter``; an experiment that tunes an adapter's settings
+    (``eval: {alpaca_eval: {limit: 32}}``) creates the key without selecting the adapter, so
+    ``experiment=cpu_repro eval=[lm_eval]`` runs lm-eval only."""
+    evals = cfg.get("eval") or {}
+    return {**cfg, "eval": {n: c for n, c in evals.items() if isinstance(c, dict) and c.get("adapter") == n}}
+
+
 def check(cfg: dict) -> RunSettings:
     """The validated settings of ``cfg``; raises :class:`ConfigError` naming the first bad key."""
     top = {f.name for f in fields(RunSettings)}
@@ -224,9 +263,8 @@ def check(cfg: dict) -> RunSettings:
     unknown = sorted(set(cfg) - top - set(OWNED_ELSEWHERE))
     if unknown:
         raise ConfigError(f"{unknown[0]} is not a run setting (known: {sorted(top | set(OWNED_ELSEWHERE))})")
-    for group, cls in GROUPS.items():
-        default = {"kind": "local", "model": "smollm2"} if group == "judge" else {"enabled": False}
-        values[group] = parse(cls, cfg.get(group) or default if group in ("judge", "deepspeed") else cfg.get(group),
+    for group, cls in GROUPS.items():  # no deepspeed group: a single process
+        values[group] = parse(cls, (cfg.get(group) or {"enabled": False}) if group == "deepspeed" else cfg.get(group),
                               group)
     settings = parse(RunSettings, values, "")
     if settings.augmentation.enabled:
@@ -234,14 +272,17 @@ def check(cfg: dict) -> RunSettings:
     return settings
 
 
+def augment_config(cfg: dict) -> AugmentConfig:
+    """The augmentation engine's config for a run (``augmentation`` group, seed, template)."""
+    aug = cfg["augmentation"]
+    return AugmentConfig(strategy=aug["strategy"], wrap_mode=aug["wrap_mode"], max_count=aug["max_count"],
+                         max_tokens=aug["max_tokens"], passes=aug["passes"], seed=cfg["seed"],
+                         template=cfg["model"]["template"], vocabulary=aug["vocabulary"])
+
+
 def _check_augmentation(cfg: dict) -> None:
     """The strategy mix, count distribution and vocabulary names, checked by the engine's own config."""
-    from .augment.engine import AugmentConfig
-
-    aug = cfg["augmentation"]
     try:
-        AugmentConfig(strategy=aug["strategy"], wrap_mode=aug["wrap_mode"], max_count=aug["max_count"],
-                      max_tokens=aug["max_tokens"], passes=aug["passes"], seed=cfg["seed"],
-                      template=cfg["model"]["template"], vocabulary=aug.get("vocabulary", "train"))
+        augment_config(cfg)
     except ValueError as e:
         raise ConfigError(f"augmentation: {e}") from None

@@ -7,8 +7,8 @@ renamed into place when complete, so a failed, killed or concurrent run never ch
 stage. The work directory survives a kill (training resumes from it); temporaries a killed process
 left there are removed when the next process claims it.
 
-This module is the one place for the keys, the MLflow tags that store them and the query for
-"the finished run with this key".
+This module is the one place for the keys and the MLflow tags that store them (the query for "the
+finished run with this key" is ``mosaic.tracking.find_finished``).
 """
 from __future__ import annotations
 
@@ -20,10 +20,20 @@ import json
 import os
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from .augment.engine import TRANSFORM_VERSION
+from .data import facts, verifiable
+from .data.bundled import INSTRUCTIONS
+from .data.hub import default_cache_dir
+from .data.io import write_json
+from .data.templates import get_template
+from .models.tokenizer import load_tokenizer
 from .secrets import redact
+from .settings import ConfigError
+from .train.config import train_config
 
 STAGE_LAYOUT = "2"  # bumped when keys or directory layout change: stores of older layouts are not reused
 TAG_LAYOUT, TAG_RUN_KEY, TAG_TRAIN_KEY, TAG_DATA_KEY, TAG_EVAL_KEY = (
@@ -43,13 +53,14 @@ def file_digest(path: Path, h=None):
     return h
 
 
-def tree_sha256(path: str | Path) -> str:
-    """SHA-256 over a file, or over the relative names and bytes of every file below a directory."""
+def tree_sha256(path: str | Path, pattern: str = "*") -> str:
+    """SHA-256 over a file, or over the relative names and bytes of every file below a directory (those whose
+    name matches ``pattern``: ``"*.py"`` hashes a package's sources without its bytecode caches)."""
     path = Path(path)
     if path.is_file():
         return file_digest(path).hexdigest()
     h = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+    for p in sorted(q for q in path.rglob(pattern) if q.is_file()):
         h.update(str(p.relative_to(path)).encode() + b"\0")
         file_digest(p, h)
     return h.hexdigest()
@@ -73,27 +84,20 @@ def checkpoint_hash(directory: str | Path) -> str:
 def source_fingerprint(spec: str) -> str:
     """What a ``dataset.spec`` reads, by content: the bundled file, the generator's code, a local file
     or directory, or the cached copy of a hub dataset (the spec alone when nothing local exists yet)."""
-    from .data.bundled import INSTRUCTIONS
-
     base, at, count = spec.rpartition("@")
     if at and count.isdigit():
         return f"{source_fingerprint(base)}@{count}"
     if spec == "bundled":
         return tree_sha256(INSTRUCTIONS)
     if spec == "verifiable" or spec.startswith("verifiable:"):
-        from .data import verifiable
-
-        return f"{spec}:{tree_sha256(verifiable.__file__)}"
+        # the package's sources and the fact tables its table_lookup family draws from
+        return f"{spec}:{tree_sha256(Path(verifiable.__file__).parent, '*.py')}:{tree_sha256(facts.__file__)}"
     if spec.startswith("hub:"):
-        from .data.hub import default_cache_dir
-
         name, _, local = spec[4:].partition("=")
         path = Path(local) if local else default_cache_dir() / name
         return f"hub:{name}:{tree_sha256(path)}" if path.exists() else f"hub:{name}"
     path = Path(spec).expanduser()
     if not path.exists():
-        from .settings import ConfigError
-
         raise ConfigError(f"dataset.spec: no such file or directory: {spec}")
     return tree_sha256(path)
 
@@ -109,8 +113,6 @@ def tokenizer_fingerprint(tok) -> str:
 
 def template_fingerprint(tok, name: str) -> str:
     """The template as this tokenizer renders it (the text of a probe example)."""
-    from .data.templates import get_template
-
     try:
         rendered = get_template(name).render(tok, "PROBE INSTRUCTION", "PROBE RESPONSE")
     except Exception as e:  # a chat template that cannot render is reported when the data is built
@@ -124,18 +126,17 @@ def data_inputs(cfg: dict, tok) -> dict:
               "source": source_fingerprint(cfg["dataset"]["spec"]), "tokenizer": tokenizer_fingerprint(tok),
               "template": template_fingerprint(tok, cfg["model"]["template"]), "augmentation": {"enabled": False}}
     if aug.get("enabled"):
-        from .augment.engine import TRANSFORM_VERSION
-
         inputs["augmentation"] = {**{k: v for k, v in aug.items() if k not in ("name", "epochs")},
                                   "transform_version": TRANSFORM_VERSION, "seed": cfg["seed"]}
     return inputs
 
 
-def train_inputs(cfg: dict, data_key: str, match_key: str | None, bf16: bool) -> dict:
-    """What determines the trained weights (a name, study or evaluation setting does not)."""
+def train_inputs(cfg: dict, data_key: str, match_key: str | None, bf16: bool, device: str) -> dict:
+    """What determines the trained weights (a name, study or evaluation setting does not); the device and
+    precision as resolved on this machine."""
     return {"layout": STAGE_LAYOUT, "data": data_key, "compute_match": match_key, "model": cfg["model"],
             "train": cfg["train"], "deepspeed": cfg.get("deepspeed") or {"enabled": False}, "seed": cfg["seed"],
-            "bf16": bf16}
+            "bf16": bf16, "device": device}
 
 
 def eval_settings(cfg: dict) -> dict:
@@ -156,36 +157,32 @@ def eval_key(checkpoint: str, cfg: dict, baseline_checkpoint: str | None = None)
                    **eval_settings(cfg)})
 
 
-# ------------------------------------------------------------------------------------------- MLflow
+@dataclass(frozen=True)
+class Keys:
+    """The stage keys of one run."""
+    data: str
+    match: str | None
+    train: str
+    run: str
 
-def find_finished(client, study: str, **tags: str):
-    """The newest run of experiment ``study`` that completed, with every given tag value; or None."""
-    exp = client.get_experiment_by_name(study)
-    if exp is None:
-        return None
-    conds = [f"tags.{k} = '{v}'" for k, v in tags.items()] + ["tags.run_complete = 'true'"]
-    runs = client.search_runs([exp.experiment_id], " and ".join(conds), order_by=["attributes.start_time DESC"],
-                              max_results=1)
-    return runs[0] if runs else None
-
-
-def find_run(client, study: str, **tags: str):
-    """The newest run with these tags, finished or not (an evaluation killed half-way resumes into it)."""
-    exp = client.get_experiment_by_name(study)
-    if exp is None:
-        return None
-    conds = " and ".join(f"tags.{k} = '{v}'" for k, v in tags.items())
-    runs = client.search_runs([exp.experiment_id], conds, order_by=["attributes.start_time DESC"], max_results=1)
-    return runs[0] if runs else None
+    def tags(self) -> dict[str, str]:
+        return {TAG_LAYOUT: STAGE_LAYOUT, TAG_DATA_KEY: self.data, TAG_TRAIN_KEY: self.train, TAG_RUN_KEY: self.run}
 
 
-def legacy_runs(client, study: str) -> list:
-    """Completed training runs written before stage keys existed: their inputs cannot be verified."""
-    exp = client.get_experiment_by_name(study)
-    if exp is None:
-        return []
-    runs = client.search_runs([exp.experiment_id], "tags.run_complete = 'true'")
-    return [r for r in runs if TAG_LAYOUT not in r.data.tags and "variant" in r.data.tags]
+def match_config(cfg: dict) -> dict | None:
+    """The Mosaic-IT data whose real tokens a compute-matched original run reaches, or None."""
+    return {**cfg, "augmentation": cfg["compute_match"]} if cfg.get("compute_match") else None
+
+
+def stage_keys(cfg: dict) -> Keys:
+    """Hashes of what each stage consumes; reads the dataset and tokenizer files, writes nothing."""
+    tok = load_tokenizer(cfg["model"]["tokenizer"])
+    data = digest(data_inputs(cfg, tok))
+    match = match_config(cfg)
+    match_key = digest({**data_inputs(match, tok), "epochs": match["augmentation"]["epochs"]}) if match else None
+    tc = train_config(cfg)
+    train = digest(train_inputs(cfg, data, match_key, tc.bf16, tc.device))
+    return Keys(data, match_key, train, run_key(cfg, train))
 
 
 # -------------------------------------------------------------------------------------- directories
@@ -227,8 +224,6 @@ class Stage:
 
     def commit(self, manifest: dict) -> Path:
         """Mark the work complete and rename it into place (replacing a finished one only when forced)."""
-        from .data.io import write_json
-
         write_json(self.work / MARKER, {"kind": self.kind, "key": self.key, **manifest})
         old = None
         if self.final.exists():

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 from .secrets import REDACTED, SECRET_KEY, redact, redact_overrides  # noqa: F401  (one place for the rule)
+from .stages import TAG_LAYOUT
 
 
 def flatten(obj, prefix: str = "") -> dict[str, str]:
@@ -58,6 +59,99 @@ def experiment_id(uri: str, name: str) -> str:
     client = mlflow.MlflowClient(uri)
     exp = client.get_experiment_by_name(name)
     return exp.experiment_id if exp else client.create_experiment(name)
+
+# ------------------------------------------------------------------------------------------ lookups
+# The one way to ask the store for "the run with these tags" (stage keys are tags: mosaic/stages.py).
+
+def client_for(cfg: dict, repo: Path):
+    """An MLflow client on the store a run's config names (``tracking.uri``), else the default one."""
+    import mlflow
+
+    return mlflow.MlflowClient(tracking_uri((cfg.get("tracking") or {}).get("uri"), repo))
+
+
+def find_finished(client, study: str, **tags: str):
+    """The newest run of experiment ``study`` that completed, with every given tag value; or None."""
+    return find_run(client, study, run_complete="true", **tags)
+
+
+def find_run(client, study: str, **tags: str):
+    """The newest run with these tags, finished or not (an evaluation killed half-way resumes into it)."""
+    exp = client.get_experiment_by_name(study)
+    if exp is None:
+        return None
+    conds = " and ".join(f"tags.{k} = '{v}'" for k, v in tags.items())
+    runs = client.search_runs([exp.experiment_id], conds, order_by=["attributes.start_time DESC"], max_results=1)
+    return runs[0] if runs else None
+
+
+def legacy_runs(client, study: str) -> list:
+    """Completed training runs written before stage keys existed: their inputs cannot be verified."""
+    exp = client.get_experiment_by_name(study)
+    if exp is None:
+        return []
+    runs = client.search_runs([exp.experiment_id], "tags.run_complete = 'true'")
+    return [r for r in runs if TAG_LAYOUT not in r.data.tags and "variant" in r.data.tags]
+
+
+# ------------------------------------------------------------------------------------------ logging
+
+def log_training_run(cfg: dict, record: dict, repo: Path, tags: dict[str, str], overrides: list[str] | None) -> str:
+    """A new MLflow run for one run key: params, tags, the training history and cost (also when the
+    training stage was reused: the tag ``train_reused`` says so). ``overrides`` (the Hydra command
+    line, credentials already removed) is kept as the tag ``hydra_overrides``."""
+    import mlflow
+
+    safe = redact(cfg)
+    history = json.loads(Path(record["history_path"]).read_text())["history"]
+    uri = tracking_uri((cfg.get("tracking") or {}).get("uri"), repo)
+    mlflow.set_tracking_uri(uri)
+    parent = os.environ.get(PARENT_RUN_ENV)  # set by the sweep callback: this run is one job of a sweep
+    with mlflow.start_run(experiment_id=experiment_id(uri, cfg["study"]), run_name=cfg["run_name"], parent_run_id=parent,
+                          nested=mlflow.active_run() is not None) as active:
+        mlflow.log_params(flatten(safe))
+        mlflow.set_tags({"git_commit": git_commit(repo), "config_hash": config_hash(safe),
+                         "data_hash": record["data_hash"], "model_id": cfg["model"]["name"],
+                         "template_id": cfg["model"]["template"], "loss_normalisation": record["loss_normalisation"],
+                         "variant": cfg.get("variant", cfg["augmentation"]["name"]), "run_dir": record["run_dir"],
+                         "checkpoint": record["checkpoint"], "checkpoint_hash": record["checkpoint_hash"],
+                         "training_hash": record["training_hash"], "train_status": "finished", "seed": str(cfg["seed"]),
+                         "train_reused": str(not record["trained_now"]).lower(),
+                         "hydra_overrides": json.dumps(redact_overrides(list(overrides or []))),
+                         "precision": record["precision"],
+                         **{k: str(v) for k, v in (record.get("placement") or {}).items()}, **tags})
+        for h in history:
+            mlflow.log_metrics({"train/loss": h["loss"], "train/lr": h["lr"], "train/grad_norm": h["grad_norm"]},
+                               step=h["step"])
+        mlflow.log_metrics({f"cost/{k}": float(v) for k, v in record["cost"].items()})
+        mlflow.log_dict(safe, "config.json")
+        mlflow.log_dict(record["data"], "data_stats.json")
+        return active.info.run_id
+
+
+def mark_complete(cfg: dict, repo: Path, run_id: str) -> None:
+    """Training and every selected evaluation finished: ``make reproduce`` may skip this run next time."""
+    client = client_for(cfg, repo)
+    client.set_tag(run_id, "config_hash", config_hash(redact(cfg)))  # the evaluations may differ from the training's
+    client.set_tag(run_id, "run_complete", "true")
+
+
+def log_result_run(study: str, uri: str, run_name: str, tags: dict[str, str], metrics: dict[str, float],
+                   artifacts: dict[str, dict]) -> str:
+    """A finished run that holds one computed result (the cost comparison, the count distributions)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run(experiment_id=experiment_id(uri, study), run_name=run_name,
+                          nested=mlflow.active_run() is not None) as active:
+        mlflow.set_tags(tags)
+        if metrics:
+            mlflow.log_metrics(metrics)
+        for name, obj in artifacts.items():
+            mlflow.log_dict(obj, name)
+        mlflow.set_tag("run_complete", "true")
+        return active.info.run_id
+
 
 try:
     from hydra.experimental.callback import Callback as _HydraCallback

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mosaic.runner import ConfigError, run
+from evaluation.pipeline import run
+from mosaic.settings import ConfigError
 from mosaic.stages import Stage, StageBusy, hold_lock
 from tests.test_runner import REPO, composed
 
@@ -144,6 +145,10 @@ def test_a_key_is_written_nowhere_sweep_or_environment(tmp_path):
     assert "+judge.api_key" not in parent.data.tags["sweep_overrides"]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(children) == 2 and all(r.data.params["judge.api_key"] == "***" for r in children)
+    # each job's own command line is recorded (the trail from a result back to how it was run), keyless
+    swept = sorted(float(o.split("=")[1]) for r in children for o in json.loads(r.data.tags["hydra_overrides"])
+                   if o.startswith("train.lr="))
+    assert swept == [1e-3, 2e-3] and all("api_key" not in r.data.tags["hydra_overrides"] for r in children)
 
 
 @pytest.mark.parametrize("override", ["judge.api_key_env=sk-proj-abcdefghijklmnop1234",

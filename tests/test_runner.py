@@ -6,7 +6,8 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import MissingConfigException
 from omegaconf import OmegaConf
 
-from mosaic.runner import ConfigError, run, validate
+from evaluation.pipeline import run
+from mosaic.settings import ConfigError, check as validate, select_evals
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
@@ -205,10 +206,24 @@ def test_finished_training_is_reused_and_forced_again(tmp_path, monkeypatch):
 
 
 def test_an_experiment_tuning_an_adapter_does_not_select_it():
-    from mosaic.runner import select_evals
-
     cfg = select_evals(composed("experiment=cpu_repro", "eval=[lm_eval]"))
     assert list(cfg["eval"]) == ["lm_eval"] and cfg["eval"]["lm_eval"]["batch_size"] == 8  # cpu_repro's setting kept
     assert sorted(select_evals(composed("experiment=cpu_repro"))["eval"]) == [
         "alpaca_eval", "lm_eval", "mosaic_bench", "mt_bench", "pairwise"]
     assert select_evals(composed("experiment=cpu_repro", "eval=[]"))["eval"] == {}
+
+
+def test_the_paper_defaults_live_in_one_place():
+    """conf/augmentation/all.yaml (runs) and the engine's AugmentConfig (the CLI, the library) agree; the
+    single-strategy mixes are two-line diffs over all.yaml."""
+    from dataclasses import asdict
+
+    from mosaic.augment.engine import AugmentConfig
+
+    aug = composed("augmentation=all")["augmentation"]
+    engine = asdict(AugmentConfig())
+    assert {k: aug[k] for k in ("strategy", "wrap_mode", "max_count", "max_tokens", "passes", "vocabulary")} == {
+        k: engine[k] for k in ("strategy", "wrap_mode", "max_count", "max_tokens", "passes", "vocabulary")}
+    for mix in ("primary", "format", "permute", "maskout"):
+        single = composed(f"augmentation={mix}")["augmentation"]
+        assert {k: v for k, v in single.items() if aug[k] != v} == {"name": mix, "strategy": mix}

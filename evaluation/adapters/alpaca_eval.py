@@ -26,8 +26,9 @@ from pathlib import Path
 
 from mosaic.data.io import write_json
 
-from ..data import DATA_DIR
 from . import AdapterResult, register
+from ..data import DATA_DIR
+from ..judges import complete_all
 
 OFFICIAL_URL = ("https://raw.githubusercontent.com/tatsu-lab/alpaca_eval/main/results/gpt4_1106_preview/"
                 "model_outputs.json")
@@ -77,7 +78,6 @@ def judge_completions(judge, seen: list[str]):
     (also appended to ``seen``)."""
     from alpaca_eval.utils import prompt_to_chatml
 
-    from ..judges import complete_all
 
     def complete(prompts, max_tokens: int = 64, temperature: float = 0.0, **_):
         t = time.perf_counter()

@@ -10,12 +10,11 @@ from dataclasses import asdict
 from mosaic.data.io import write_json, write_jsonl
 
 from . import AdapterResult, register
+from .. import mosaic_bench as mb
 
 
 @register("mosaic_bench")
 def run(ctx, cfg: dict) -> AdapterResult:
-    from .. import mosaic_bench as mb
-
     items = mb.build(ks=tuple(cfg.get("ks", (1, 2, 3, 4, 5, 6))), n_per_cell=int(cfg.get("n_per_cell", 2)),
                      seed=int(cfg.get("seed", 0)), vocabularies=tuple(cfg.get("vocabularies", ("train", "heldout"))))
     responses = ctx.generate([[{"role": "user", "content": it.prompt}] for it in items],

@@ -26,8 +26,9 @@ import urllib.request
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
-from ..data import DATA_DIR
 from . import AdapterResult, register
+from ..data import DATA_DIR
+from ..judges import complete_all
 
 FASTCHAT_DATA = "https://raw.githubusercontent.com/lm-sys/FastChat/main/fastchat/llm_judge/data/"
 OFFICIAL_FILES = {"question.jsonl": "mt_bench/question.jsonl",
@@ -121,7 +122,6 @@ def prefetch_judgments(judge, matches: list, name: str, cap: int) -> int:
     that follows is served from the judge's cache. Returns the number of judge prompts."""
     from fastchat.llm_judge import common
 
-    from ..judges import complete_all
 
     recorded: dict[tuple, list] = {}
 

@@ -15,8 +15,9 @@ import re
 
 from mosaic.data.io import write_json
 
-from ..data import DATA_DIR
 from . import AdapterResult, register
+from ..data import DATA_DIR
+from ..judges import complete_all
 
 PROMPT = json.loads((DATA_DIR / "pairwise_prompt.json").read_text())
 GRADES = re.compile(r"^\s*\**\s*(10|[1-9])(?:\s*/\s*10)?\s*[,;\s]\s*(10|[1-9])(?:\s*/\s*10)?\b")
@@ -66,7 +67,6 @@ def run(ctx, cfg: dict) -> AdapterResult:
     ours, theirs = ctx.generate([[{"role": "user", "content": q}] for q in questions], **gen), \
         baseline.generate([[{"role": "user", "content": q}] for q in questions], **gen)
     judge, max_tokens = ctx.judge, int(cfg.get("judge_max_tokens", 64))
-    from ..judges import complete_all
 
     convs = [m for q, a, b in zip(questions, ours, theirs) for m in (judge_messages(q, a, b), judge_messages(q, b, a))]
     judged = complete_all(judge, convs, max_tokens=max_tokens, temperature=0.0)

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mosaic.settings import JUDGE_FIELDS
+
 from .base import Judge, JudgeUnavailable, JudgmentCache, complete_all
+from .local import LocalJudge
+from .openai_judge import OpenAIJudge
 
 KINDS = ("openai", "local")
 
@@ -16,22 +20,18 @@ def make_judge(cfg: dict) -> Judge:
     kind = cfg.get("kind")
     if kind not in KINDS:
         raise ValueError(f"judge.kind must be one of {KINDS}, got {kind!r}")
+    missing = [k for k in JUDGE_FIELDS[kind] if k not in cfg or (cfg[k] is None and k != "api_key_env")]
+    if missing:
+        raise ValueError(f"judge.{missing[0]} is required for judge.kind={kind} (conf/judge/{kind}.yaml sets it)")
     cache = cfg.get("cache_path") or (Path(cfg["cache_dir"]) / f"{kind}.jsonl" if cfg.get("cache_dir") else None)
     seed, temperature = int(cfg.get("seed", 0)), float(cfg.get("temperature", 0.0))
     if kind == "openai":
-        from .openai_judge import OpenAIJudge
+        return OpenAIJudge(cfg["model"], cfg["base_url"], api_key_env=cfg["api_key_env"],
+                           max_retries=int(cfg["max_retries"]), backoff=float(cfg["backoff"]),
+                           timeout=float(cfg["timeout"]), cache_path=cache, seed=seed, temperature=temperature)
 
-        for key in ("model", "base_url"):
-            if not cfg.get(key):
-                raise ValueError(f"judge.{key} is required for judge.kind=openai")
-        return OpenAIJudge(cfg["model"], cfg["base_url"], api_key_env=cfg.get("api_key_env", "OPENAI_API_KEY"),
-                           max_retries=int(cfg.get("max_retries", 5)), backoff=float(cfg.get("backoff", 1.0)),
-                           timeout=float(cfg.get("timeout", 60)), cache_path=cache, seed=seed, temperature=temperature)
-    from .local import LocalJudge
-
-    return LocalJudge(cfg.get("model", "smollm2"), cfg.get("template", "chat_template"), cache_path=cache, seed=seed,
-                      max_tokens=int(cfg.get("max_tokens", 512)), temperature=temperature,
-                      batch_size=int(cfg.get("batch_size", 8)))
+    return LocalJudge(cfg["model"], cfg["template"], cache_path=cache, seed=seed, max_tokens=int(cfg["max_tokens"]),
+                      temperature=temperature, batch_size=int(cfg["batch_size"]))
 
 
 __all__ = ["complete_all", "Judge", "JudgeUnavailable", "JudgmentCache", "make_judge", "KINDS"]

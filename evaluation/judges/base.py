@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from ..generation import JsonlStore
+
 
 @runtime_checkable
 class Judge(Protocol):
@@ -40,8 +42,6 @@ class JudgmentCache:
     last line (a killed run) is skipped, so a killed evaluation resumes where it stopped."""
 
     def __init__(self, path: str | Path | None):
-        from ..generation import JsonlStore
-
         self.store = JsonlStore(path)
         self.entries: dict[str, str] = {}
         for row in self.store.load():

@@ -7,21 +7,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mosaic.models.smollm2 import model_dir
+from mosaic.models.tokenizer import load_tokenizer
+
 from .base import JudgmentCache
+from ..generation import GenerationConfig, Generator, checkpoint_hash
 
 
 class LocalJudge:
-    def __init__(self, model: str = "smollm2", template: str = "chat_template", cache_path: str | Path | None = None,
-                 seed: int = 0, max_tokens: int = 512, temperature: float = 0.0, batch_size: int = 8):
+    def __init__(self, model: str, template: str, *, max_tokens: int, batch_size: int,
+                 cache_path: str | Path | None = None, seed: int = 0, temperature: float = 0.0):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from ..generation import Generator, checkpoint_hash
-
         if model == "smollm2":
-            from mosaic.models.smollm2 import model_dir
-            from mosaic.models.tokenizer import load_tokenizer
-
             path, tok = model_dir(), load_tokenizer("smollm2")
             self.name = "SmolLM2-135M-Instruct"
         else:
@@ -47,8 +46,6 @@ class LocalJudge:
     def complete_many(self, conversations: list[list[dict]], *, max_tokens: int, temperature: float | None = None
                       ) -> list[str]:
         """One batched generation for every judgment not yet cached."""
-        from ..generation import GenerationConfig
-
         temperature = self.temperature if temperature is None else temperature
         cfg = GenerationConfig(max_new_tokens=min(max_tokens, self.max_tokens), temperature=temperature,
                                seed=self.seed, batch_size=self.batch_size)

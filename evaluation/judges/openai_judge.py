@@ -19,9 +19,9 @@ RETRY_STATUS = (408, 409, 429)
 
 
 class OpenAIJudge:
-    def __init__(self, model: str, base_url: str, api_key_env: str | None = "OPENAI_API_KEY", max_retries: int = 5,
-                 backoff: float = 1.0, timeout: float = 60.0, cache_path: str | Path | None = None, seed: int = 0,
-                 temperature: float = 0.0, max_backoff: float = 60.0):
+    def __init__(self, model: str, base_url: str, *, api_key_env: str | None, max_retries: int, backoff: float,
+                 timeout: float, cache_path: str | Path | None = None, seed: int = 0, temperature: float = 0.0,
+                 max_backoff: float = 60.0):
         from openai import OpenAI
 
         if max_retries < 0 or backoff < 0 or timeout <= 0:

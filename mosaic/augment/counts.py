@@ -40,6 +40,7 @@ WRAP_MODES: dict[str, Callable[[random.Random, int], int]] = {
     "lognormal": _tail(lambda rng: rng.lognormvariate(0.0, 1.0)),
     "logistic": _tail(_logistic, low=0.0),
 }
+COUNT_DISTRIBUTIONS = tuple(WRAP_MODES)  # each distribution once (the alias below is not another one)
 WRAP_MODES["logistic2"] = WRAP_MODES["logistic"]  # the released code's name
 
 

@@ -1,30 +1,31 @@
-"""Sequences, steps, real and processed tokens, and FLOPs of one epoch under a batching regime.
+"""Sequences, steps, real and processed tokens, and FLOPs of a training run under a batching regime.
+
+The plan is the training's own (``mosaic.train.batches.plan_steps``: the same rows, micro-batches,
+epoch shuffles and stopping rules), summed the way the recipe's step records count:
 
 * ``static_pad``: one example per row, every row padded to ``max_len`` (FastChat's trainer, which
   the paper used: ``padding="max_length"``);
-* ``dynamic``: one example per row, rows padded to the longest in their micro-batch; with
-  ``group_by_length`` examples are sorted by length inside mega-batches of 50 micro-batches, as
-  Transformers' length-grouped sampler does;
-* ``packed``: examples concatenated into rows of at most ``max_len`` tokens (best-fit decreasing,
-  as the trainer does), attention restricted to each example (position ids restart per example), so attention
-  FLOPs are those of each example alone; rows padded to the longest row of the micro-batch.
+* ``dynamic``: one example per row, rows padded to the longest in their micro-batch (length-grouped
+  inside mega-batches of 50 micro-batches, as Transformers' sampler does);
+* ``packed``: examples concatenated into rows of at most ``max_len`` tokens (best-fit decreasing),
+  attention restricted to each example, so attention FLOPs are those of each example alone.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
-from ..train.packing import best_fit_decreasing, length_grouped
+from ..train.batches import REGIMES, plan_steps, row_width
+from ..train.config import TrainConfig
 from .flops import ModelShape
 
-REGIMES = ("static_pad", "dynamic", "packed")
+__all__ = ["REGIMES", "BatchPlan", "plan_batches"]
 
 
 @dataclass(frozen=True)
 class BatchPlan:
     regime: str
-    examples: int
+    examples: int  # examples seen, counting every epoch
     sequences: int  # rows fed to the model
     steps: int  # optimiser steps
     real_tokens: int
@@ -37,46 +38,31 @@ class BatchPlan:
         return asdict(self)
 
 
-def _rows(lengths: Sequence[int], regime: str, max_len: int) -> list[list[int]]:
-    if regime in ("static_pad", "dynamic"):
-        return [[l] for l in lengths]
-    return [[lengths[i] for i in row] for row in best_fit_decreasing(lengths, max_len)]
-
-
-def _micro_batches(rows: list[list[int]], batch_size: int, group_by_length: bool) -> list[list[list[int]]]:
-    if group_by_length:
-        rows = length_grouped(rows, batch_size, sum)
-    return [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
-
-
-def plan_batches(lengths: Sequence[int], regime: str, *, max_len: int, batch_size: int, grad_accum: int = 1,
-                 shape: ModelShape | None = None, group_by_length: bool = False,
-                 packed_attention: str = "per_example") -> BatchPlan:
-    """Cost of one pass over examples of the given token lengths (template included)."""
-    if regime not in REGIMES:
-        raise ValueError(f"unknown batching regime {regime!r}; known: {REGIMES}")
-    too_long = [l for l in lengths if l > max_len]
-    if too_long:
-        raise ValueError(f"{len(too_long)} examples are longer than max_len={max_len} (longest {max(too_long)}); "
-                         "truncate or raise max_len")
-    rows = _rows(lengths, regime, max_len)
-    batches = _micro_batches(rows, batch_size, group_by_length and regime != "static_pad")
-    real = sum(lengths)
-    processed = executed_attn = 0
-    for batch in batches:
-        width = max_len if regime == "static_pad" else max(sum(r) for r in batch)
-        processed += width * len(batch)
-        if shape is not None:
-            for r in batch:
-                if regime == "packed" and packed_attention == "per_example":
-                    executed_attn += sum(shape.attention_flops(l, causal=False) for l in r)
+def plan_batches(lengths: Sequence[int], cfg: TrainConfig, *, shape: ModelShape | None = None,
+                 group_by_length: bool = True, packed_attention: str = "per_example",
+                 epoch_groups: Sequence[Sequence[int]] | None = None) -> BatchPlan:
+    """Cost of training ``cfg`` on examples of the given token lengths (template included)."""
+    steps = plan_steps(lengths, cfg, epoch_groups, group_by_length)
+    examples = sequences = real = processed = 0
+    executed_attn = useful_attn = 0.0
+    for step in steps:
+        for batch in step:
+            width = row_width(batch, lengths, cfg.regime, cfg.max_len)
+            sequences += len(batch)
+            processed += width * len(batch)
+            for row in batch:
+                examples += len(row)
+                real += sum(lengths[i] for i in row)
+                if shape is None:
+                    continue
+                useful_attn += sum(shape.attention_flops(lengths[i], causal=True) for i in row)
+                if cfg.regime == "packed" and packed_attention == "per_example":
+                    executed_attn += sum(shape.attention_flops(lengths[i], causal=False) for i in row)
                 else:
                     executed_attn += shape.attention_flops(width, causal=False)
-    steps = math.ceil(len(batches) / grad_accum)
     if shape is None:
         f_exec = f_useful = float("nan")
     else:
-        f_exec = float(shape.train_flops(processed, executed_attn))
-        f_useful = float(shape.train_flops(real, sum(shape.attention_flops(l, causal=True) for l in lengths)))
-    return BatchPlan(regime, len(lengths), len(rows), steps, real, processed,
+        f_exec, f_useful = float(shape.train_flops(processed, executed_attn)), float(shape.train_flops(real, useful_attn))
+    return BatchPlan(cfg.regime, examples, sequences, len(steps), real, processed,
                      1 - real / processed if processed else 0.0, f_exec, f_useful)

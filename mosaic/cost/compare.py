@@ -1,16 +1,16 @@
 """Original instruction tuning vs Mosaic-IT: the cost of training on each, under every batching regime.
 
 Lengths are counted with the training template (the same count the augmentation budget uses). The
-original data is seen ``epochs`` times, each epoch in a fresh seeded order; the mosaic file (which
-already holds its ``passes``) is seen ``mosaic_epochs`` times.
+original data is seen ``epochs`` times and the mosaic file (which already holds its ``passes``)
+``mosaic_epochs`` times, each epoch in the seeded order training uses.
 """
 from __future__ import annotations
 
-import json
-import random
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..train.config import TrainConfig
+from ..train.features import read_samples
 from .batching import REGIMES, plan_batches
 from .flops import ModelShape
 
@@ -40,25 +40,18 @@ def template_lengths(pairs: Iterable[tuple[str, str]], counter, batch: int = 102
     return out
 
 
-def repeat_shuffled(lengths: Sequence[int], epochs: int, seed: int) -> list[int]:
-    out: list[int] = []
-    for e in range(epochs):
-        order = list(lengths)
-        random.Random(f"cost:{seed}:{e}").shuffle(order)
-        out += order
-    return out
-
-
 def compare_costs(original: Sequence[int], mosaic: Sequence[int], *, epochs: int, mosaic_epochs: int,
                   max_len: int, batch_size: int, grad_accum: int, shape: ModelShape, seed: int = 0,
                   group_by_length: bool = True) -> dict:
-    runs = {"original": repeat_shuffled(original, epochs, seed), "mosaic": repeat_shuffled(mosaic, mosaic_epochs, seed)}
+    """Both variants planned exactly as training would batch them (``mosaic.train.batches``)."""
+    runs = {"original": (original, epochs), "mosaic": (mosaic, mosaic_epochs)}
     rows, ratios = [], {}
     for regime in REGIMES:
         plans = {}
-        for variant, lengths in runs.items():
-            p = plan_batches(lengths, regime, max_len=max_len, batch_size=batch_size, grad_accum=grad_accum,
-                             shape=shape, group_by_length=group_by_length)
+        for variant, (lengths, n_epochs) in runs.items():
+            cfg = TrainConfig(regime=regime, max_len=max_len, batch_size=batch_size, grad_accum=grad_accum,
+                              epochs=n_epochs, seed=seed)
+            p = plan_batches(lengths, cfg, shape=shape, group_by_length=group_by_length)
             plans[variant] = p
             d = p.as_dict()
             rows.append({"variant": variant, "regime": regime, "sequences": d["sequences"], "steps": d["steps"],
@@ -95,7 +88,4 @@ def to_markdown(result: dict) -> str:
 
 
 def mosaic_pairs(path: str | Path) -> Iterable[tuple[str, str]]:
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            r = json.loads(line)
-            yield r["instruction"], r["output"]
+    return ((r["instruction"], r["output"]) for r in read_samples(path))

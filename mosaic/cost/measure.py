@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from ..train.batches import plan_steps
+from ..train.config import TrainConfig
 from ..train.features import Encoded
 
 
@@ -20,7 +22,7 @@ def measure_rates(model, encoded: Mapping[str, Sequence[Encoded]], regimes: Sequ
     variant: each of its steps is a [batch_size, max_len] tensor whatever the data, so its speed does
     not depend on the variant (the entry says which variant it was measured on).
     """
-    from ..train.recipe import TrainConfig, plan_steps, train
+    from ..train.recipe import train  # imports Torch
 
     initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
     out: dict[str, dict[str, dict]] = {}
@@ -35,7 +37,7 @@ def measure_rates(model, encoded: Mapping[str, Sequence[Encoded]], regimes: Sequ
                               warmup_ratio=0.0, bf16=bf16, max_steps=steps + 1)
             examples = list(given)
             # a small set may pack into fewer rows than the steps need: repeat it (only speed is measured)
-            while examples and len(plan_steps(examples, cfg)) < steps + 1 and len(examples) < 64 * max(1, len(given)):
+            while examples and len(plan_steps([len(e) for e in examples], cfg)) < steps + 1 and len(examples) < 64 * max(1, len(given)):
                 examples += given
             model.load_state_dict(initial)
             timed = train(model, examples, cfg, pad_id).history[1:]

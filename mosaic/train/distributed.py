@@ -20,7 +20,19 @@ from typing import Callable, Sequence
 import torch
 
 from .features import Encoded
-from .recipe import TrainConfig, TrainState, _collate, _loss_sum, _schedule, loss_tokens, plan_steps, step_record
+from ..hardware import dist_backend, ds_accelerator, resolve_device
+from .batches import plan_steps
+from .config import TrainConfig
+from .recipe import TrainState, _collate, _loss_sum, _schedule, loss_tokens, prepare_model, step_record, to_device
+
+
+def init_distributed(device: str) -> None:
+    """The process group for ``device`` (nccl on GPUs, gloo on CPUs), once; DeepSpeed told which accelerator."""
+    os.environ.setdefault("DS_ACCELERATOR", ds_accelerator(resolve_device(device)))
+    import deepspeed
+
+    if not torch.distributed.is_initialized():
+        deepspeed.init_distributed(dist_backend=dist_backend(resolve_device(device)))
 
 
 def deepspeed_config(cfg: TrainConfig, stage: int, world: int, micro_per_rank: int,
@@ -57,13 +69,12 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
     """
     import deepspeed
 
-    os.environ.setdefault("DS_ACCELERATOR", "cpu" if not torch.cuda.is_available() else "cuda")
-    if not torch.distributed.is_initialized():
-        deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo")
+    init_distributed(cfg.device)
     rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
     per_rank = cfg.grad_accum
     micro_per_step = per_rank * world
-    steps = plan_steps(examples, replace(cfg, grad_accum=micro_per_step), epoch_groups)
+    steps = plan_steps([len(e) for e in examples], replace(cfg, grad_accum=micro_per_step), epoch_groups)
+    prepare_model(model, cfg)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(len(steps), cfg.warmup_ratio))
     engine, _, _, scheduler = deepspeed.initialize(model=model, optimizer=optimizer, lr_scheduler=scheduler,
@@ -75,11 +86,11 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
         if len(step) != micro_per_step:
             break  # a ragged last step cannot be dealt evenly; dropped (reported by the step count)
         t0 = time.perf_counter()
-        batches = [_collate(examples, rows, cfg, pad_id) for rows in step]
+        batches = [to_device(_collate(examples, rows, cfg, pad_id), engine.device) for rows in step]
         n_loss = loss_tokens(batches)
-        total = torch.zeros(())
+        total = torch.zeros((), device=engine.device)
         for b in batches[rank::world]:
-            loss_sum = _loss_sum(engine, b, cfg.bf16)
+            loss_sum = _loss_sum(engine, b, cfg.bf16, cfg.chunked_loss)
             engine.backward(loss_sum * world / n_loss, scale_wrt_gas=False)
             engine.step()
             total += loss_sum.detach().float()

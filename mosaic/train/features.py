@@ -5,7 +5,11 @@ end-of-turn token, so masking pads by id would also hide every real end token fr
 """
 from __future__ import annotations
 
+import itertools
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
 
 from ..data.templates import PromptTemplate
 
@@ -33,3 +37,14 @@ def encode(tok, template: PromptTemplate, instruction: str, output: str, max_len
         raise ValueError(f"example of {len(prompt) + len(response)} tokens exceeds max_len={max_len}; "
                          "augment with a smaller --max-tokens or raise the training max_len")
     return Encoded(prompt + response, [IGNORE] * len(prompt) + list(response))
+
+
+def read_samples(path: str | Path, limit: int | None = None) -> list[dict]:
+    """The training samples of a data stage (or a ``mosaic augment`` output): one JSON object per line."""
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in (fh if limit is None else itertools.islice(fh, limit))]
+
+
+def encode_samples(tok, template: PromptTemplate, samples: Iterable[dict], max_len: int | None = None) -> list[Encoded]:
+    """Every sample's ``instruction``/``output`` in the training format; a sample over ``max_len`` fails."""
+    return [encode(tok, template, s["instruction"], s["output"], max_len) for s in samples]

@@ -18,31 +18,14 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 
-from .batches import epoch_batches
+from .batches import plan_steps
 from .collate import packed_batch, pad_batch
+from .config import TrainConfig
 from .features import IGNORE, Encoded
+from .loss import chunked_loss_sum, full_loss_sum
 
 LOSS_NORMALISATION = "per_token_across_accumulation"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    regime: str = "dynamic"
-    max_len: int = 2048
-    batch_size: int = 4
-    grad_accum: int = 1
-    epochs: int = 1
-    lr: float = 2e-5
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.03
-    max_grad_norm: float = 1.0
-    seed: int = 0
-    bf16: bool = False
-    max_steps: int | None = None  # stop early (smoke tests, cost probes)
-    max_real_tokens: int | None = None  # stop at the step that reaches this many real tokens (compute matching)
-    save_every: int | None = None  # steps between checkpoints
 
 
 @dataclass
@@ -51,13 +34,29 @@ class TrainState:
     history: list[dict] = field(default_factory=list)
 
 
-def _loss_sum(model, batch: dict, bf16: bool) -> torch.Tensor:
-    """Sum of next-token losses over labelled positions."""
+def _loss_sum(model, batch: dict, bf16: bool, chunked: bool = True) -> torch.Tensor:
+    """Sum of next-token losses over labelled positions. ``model`` may be a DeepSpeed engine (its forward
+    runs, so ZeRO's hooks do); with ``chunked`` the logits are never built for the whole batch."""
     inputs = {k: v for k, v in batch.items() if k != "labels"}
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        logits = model(**inputs).logits
-    return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), batch["labels"][:, 1:].reshape(-1),
-                           ignore_index=IGNORE, reduction="sum")
+    device = batch["input_ids"].device.type
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+        if not chunked:
+            return full_loss_sum(model(**inputs).logits, batch["labels"])
+        out = model(**inputs, output_hidden_states=True, logits_to_keep=1)
+    head = getattr(model, "module", model).get_output_embeddings()
+    return chunked_loss_sum(out.hidden_states[-1], head, batch["labels"], bf16)
+
+
+def prepare_model(model, cfg: TrainConfig):
+    """Training-time switches on the model itself: activation checkpointing of the decoder layers."""
+    if cfg.gradient_checkpointing:
+        enable = getattr(model, "activation_checkpointing_enable", None)  # Transformers >= 5.2's name
+        if enable is not None:
+            enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.config.use_cache = False  # no KV cache while training (checkpointing requires it off)
+    return model
 
 
 def loss_tokens(batches: Sequence[dict]) -> int:
@@ -75,7 +74,7 @@ def step_record(step: int, loss: float, n_loss: int, grad_norm: float, lr: float
             "causal_pairs": sum(n * (n + 1) // 2 for n in lengths), "seconds": seconds}
 
 
-def accumulate(model, batches: Sequence[dict], bf16: bool = False) -> tuple[float, int]:
+def accumulate(model, batches: Sequence[dict], bf16: bool = False, chunked: bool = True) -> tuple[float, int]:
     """Backward over the micro-batches of one step, each scaled by the step's total loss tokens.
 
     Returns (mean loss per token, loss tokens). Gradients equal those of one batch holding all rows.
@@ -83,10 +82,14 @@ def accumulate(model, batches: Sequence[dict], bf16: bool = False) -> tuple[floa
     n_loss = loss_tokens(batches)
     total = 0.0
     for b in batches:
-        loss_sum = _loss_sum(model, b, bf16)
+        loss_sum = _loss_sum(model, b, bf16, chunked)
         (loss_sum / n_loss).backward()
         total += loss_sum.item()
     return total / n_loss, n_loss
+
+
+def to_device(batch: dict, device) -> dict:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
 def _collate(examples: Sequence[Encoded], rows: list[list[int]], cfg: TrainConfig, pad_id: int) -> dict:
@@ -94,32 +97,6 @@ def _collate(examples: Sequence[Encoded], rows: list[list[int]], cfg: TrainConfi
         return packed_batch([[examples[i] for i in r] for r in rows], pad_id)
     pad_to = cfg.max_len if cfg.regime == "static_pad" else None
     return pad_batch([examples[r[0]] for r in rows], pad_id, pad_to=pad_to)
-
-
-def plan_steps(examples: Sequence[Encoded], cfg: TrainConfig,
-               epoch_groups: Sequence[Sequence[int]] | None = None) -> list[list[list[list[int]]]]:
-    """All optimiser steps of the run: step -> micro-batches -> rows -> example indices.
-
-    ``epoch_groups[e]`` lists the examples of epoch ``e`` (online Mosaic-IT: epoch e trains on pass e,
-    a fresh mosaic of the data); by default every epoch sees all examples.
-    """
-    if epoch_groups is not None and len(epoch_groups) != cfg.epochs:
-        raise ValueError(f"{len(epoch_groups)} epoch groups for {cfg.epochs} epochs")
-    micro = []
-    for e in range(cfg.epochs):
-        ids = list(range(len(examples))) if epoch_groups is None else list(epoch_groups[e])
-        for mb in epoch_batches([len(examples[i]) for i in ids], cfg.regime, batch_size=cfg.batch_size,
-                                max_len=cfg.max_len, seed=cfg.seed, epoch=e):
-            micro.append([[ids[i] for i in row] for row in mb])
-    steps = [micro[i:i + cfg.grad_accum] for i in range(0, len(micro), cfg.grad_accum)]
-    if cfg.max_real_tokens:
-        seen = 0
-        for n, step in enumerate(steps):
-            seen += sum(len(examples[i]) for mb in step for row in mb for i in row)
-            if seen >= cfg.max_real_tokens:
-                steps = steps[:n + 1]
-                break
-    return steps[:cfg.max_steps] if cfg.max_steps else steps
 
 
 def _schedule(total: int, warmup_ratio: float) -> Callable[[int], float]:
@@ -149,7 +126,8 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
           on_step: Callable[[dict], None] | None = None,
           epoch_groups: Sequence[Sequence[int]] | None = None) -> TrainState:
     torch.manual_seed(cfg.seed)
-    steps = plan_steps(examples, cfg, epoch_groups)
+    prepare_model(model, cfg).to(cfg.device)
+    steps = plan_steps([len(e) for e in examples], cfg, epoch_groups)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(len(steps), cfg.warmup_ratio))
     state = TrainState()
@@ -164,8 +142,8 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
     model.train()
     for s in range(state.step, len(steps)):
         t0 = time.perf_counter()
-        batches = [_collate(examples, rows, cfg, pad_id) for rows in steps[s]]
-        loss, n_loss = accumulate(model, batches, cfg.bf16)
+        batches = [to_device(_collate(examples, rows, cfg, pad_id), cfg.device) for rows in steps[s]]
+        loss, n_loss = accumulate(model, batches, cfg.bf16, cfg.chunked_loss)
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
         optimizer.step()
         scheduler.step()

@@ -13,6 +13,7 @@ import pytest
 from mosaic.data import facts
 from mosaic.data import verifiable as vt
 from mosaic.data.verifiable import FAMILIES, SPLITS, VerifiableTask, check, generate, split_of, to_record
+from mosaic.data.verifiable.families import BUILDERS
 
 NUMERIC = {"arith_add", "arith_sub", "arith_mul", "arith_mixed", "percent_of", "unit_convert",
            "count_char", "count_words", "vowel_count", "list_extreme", "list_sum"}
@@ -74,7 +75,7 @@ def test_bad_arguments_raise():
 
 def test_running_dry_raises_value_error(monkeypatch):
     # a family whose parameter space holds a single task must fail loudly, not loop forever
-    monkeypatch.setitem(vt._BUILDERS, "arith_add", lambda rng: ("1+1", "What is 1 + 1? Give only the number.", "", "2"))
+    monkeypatch.setitem(BUILDERS, "arith_add", lambda rng: ("1+1", "What is 1 + 1? Give only the number.", "", "2"))
     split = split_of(vt.task_key("arith_add", "1+1"))
     assert len(generate(split, 1, families=["arith_add"])) == 1
     with pytest.raises(ValueError, match="arith_add"):
@@ -378,3 +379,25 @@ def test_fact_tables_are_well_formed():
         assert len({r[0] for r in table.rows}) == len(table.rows)
         assert table.render().splitlines()[0] == " | ".join(table.columns)
         assert facts.get_table(table.name) is table
+
+
+def test_the_source_fingerprint_covers_the_package_and_fact_tables_not_bytecode(tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    from mosaic import stages
+
+    pkg = tmp_path / "verifiable"
+    shutil.copytree(Path(vt.__file__).parent, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(vt, "__file__", str(pkg / "__init__.py"))
+    before = stages.source_fingerprint("verifiable:10")
+    (pkg / "__pycache__").mkdir()
+    (pkg / "__pycache__" / "lists.cpython-311.pyc").write_bytes(b"bytecode")
+    assert stages.source_fingerprint("verifiable:10") == before
+    (pkg / "lists.py").write_text((pkg / "lists.py").read_text() + "\n")
+    changed = stages.source_fingerprint("verifiable:10")
+    assert changed != before
+    tables = tmp_path / "facts.py"  # the fact tables behind table_lookup count too
+    tables.write_text(Path(facts.__file__).read_text() + "\n")
+    monkeypatch.setattr(facts, "__file__", str(tables))
+    assert stages.source_fingerprint("verifiable:10") != changed

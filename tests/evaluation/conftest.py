@@ -1,5 +1,16 @@
 """A tiny random Llama checkpoint with the SmolLM2 tokenizer, saved once per session (the "smoke model")."""
+from pathlib import Path
+
 import pytest
+import yaml
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+@pytest.fixture(scope="session")
+def shipped_judges() -> dict:
+    """conf/judge/<kind>.yaml: the one source of every judge default."""
+    return {k: yaml.safe_load((CONF / "judge" / f"{k}.yaml").read_text()) for k in ("local", "openai")}
 
 
 @pytest.fixture(scope="session")

@@ -25,10 +25,10 @@ MT_REFERENCE = {"question_id": 9002, "answer_id": "ref-9002", "model_id": "gpt-4
 
 
 @pytest.fixture(scope="module")
-def ctx(tiny_checkpoint, tmp_path_factory):
+def ctx(tiny_checkpoint, tmp_path_factory, shipped_judges):
     return EvalContext(checkpoint=tiny_checkpoint, template="vicuna_v1.1", out_dir=tmp_path_factory.mktemp("eval"),
                        model_id="tiny-smoke", generation={"max_new_tokens": 16},
-                       judge_cfg={"kind": "local", "model": "smollm2", "max_tokens": 48})
+                       judge_cfg={**shipped_judges["local"], "max_tokens": 48})
 
 
 def test_alpaca_eval_end_to_end(ctx, tmp_path):
@@ -124,10 +124,10 @@ def test_pairwise_outcomes_and_winning_score():
 
 
 @pytest.fixture
-def scripted_ctx(tiny_checkpoint, tmp_path, scripted_judge):
+def scripted_ctx(tiny_checkpoint, tmp_path, scripted_judge, shipped_judges):
     return EvalContext(checkpoint=tiny_checkpoint, template="vicuna_v1.1", out_dir=tmp_path / "eval",
                        model_id="tiny-smoke", generation={"max_new_tokens": 8},
-                       judge_cfg={"kind": "openai", "model": "scripted", "base_url": scripted_judge,
+                       judge_cfg={**shipped_judges["openai"], "model": "scripted", "base_url": scripted_judge,
                                   "api_key_env": "", "max_retries": 0})
 
 

@@ -20,9 +20,9 @@ def server(tiny_checkpoint):
         yield url
 
 
-def test_openai_judge_talks_to_the_server_and_caches(server, tmp_path, monkeypatch):
+def test_openai_judge_talks_to_the_server_and_caches(server, tmp_path, monkeypatch, shipped_judges):
     monkeypatch.setenv("JUDGE_KEY", SECRET)
-    cfg = {"kind": "openai", "model": "judge", "base_url": server, "api_key_env": "JUDGE_KEY",
+    cfg = {**shipped_judges["openai"], "model": "judge", "base_url": server, "api_key_env": "JUDGE_KEY",
            "cache_dir": str(tmp_path)}
     judge = make_judge(cfg)
     assert isinstance(judge, Judge)
@@ -39,9 +39,9 @@ def test_openai_judge_talks_to_the_server_and_caches(server, tmp_path, monkeypat
     assert SECRET not in json.dumps(ident) + repr(judge) + (tmp_path / "openai.jsonl").read_text()
 
 
-def test_local_judge_batches_and_caches(tiny_checkpoint, tmp_path):
+def test_local_judge_batches_and_caches(tiny_checkpoint, tmp_path, shipped_judges):
     cache = tmp_path / "local.jsonl"
-    cfg = {"kind": "local", "model": str(tiny_checkpoint), "template": "vicuna_v1.1", "cache_path": str(cache)}
+    cfg = {**shipped_judges["local"], "model": str(tiny_checkpoint), "template": "vicuna_v1.1", "cache_path": str(cache)}
     judge = make_judge(cfg)
     convs = [MESSAGES[1:], [{"role": "user", "content": "Rate: fine? [[5]]"}]]
     texts = complete_all(judge, convs, max_tokens=4)
@@ -154,8 +154,10 @@ def test_the_key_never_appears_in_errors(misbehaving, monkeypatch):
     assert "Bearer ***" in str(err.value) and SECRET not in str(err.value)
 
 
-def test_bad_judge_configs_are_named():
+def test_bad_judge_configs_are_named(shipped_judges):
     with pytest.raises(ValueError, match="judge.kind"):
         make_judge({"kind": "oracle"})
     with pytest.raises(ValueError, match="judge.base_url"):
         make_judge({"kind": "openai", "model": "m"})
+    with pytest.raises(ValueError, match=r"judge.timeout is required .*conf/judge/openai.yaml"):
+        make_judge({k: v for k, v in shipped_judges["openai"].items() if k != "timeout"})

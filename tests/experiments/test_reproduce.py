@@ -1,5 +1,6 @@
 """`make reproduce` shortened to the smoke model: everything lands in MLflow and results/, a second run
-does no work, and the report rebuilds byte-identical tables from MLflow alone."""
+does no work, and the report rebuilds byte-identical tables and trail (runs.json) from MLflow alone."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,31 @@ def reproduce(tmp_path: Path) -> subprocess.CompletedProcess:
                            "--seeds", "0", "-o", f"tracking.uri={uri}", "-o", f"runs_dir={tmp_path / 'runs'}",
                            "--results", str(tmp_path / "results")], cwd=REPO, capture_output=True, text=True,
                           timeout=1200)
+
+
+def summary_run_ids(summary: dict) -> set[str]:
+    ids = set(summary["runs"].values())
+    ids |= {i for entry in summary["variants"].values() for metric in entry.values() for i in metric["run_ids"]}
+    return ids | ({summary["cost"]["run_id"]} if "cost" in summary else set())
+
+
+def check_trail(trail: dict, summary: dict) -> None:
+    """Every run id of summary.json and of the tables' rows has an entry with a config and stage keys."""
+    assert {"table1", "judging", "mt_bench_turns", "cost", "mosaic_bench"} <= set(trail["tables"])
+    table_ids = {i for rows in trail["tables"].values() for ids in rows.values() for i in ids}
+    assert set(trail["tables"]["table1"]) == {"none", "all"}
+    mentioned = summary_run_ids(summary) | table_ids
+    assert mentioned and mentioned <= set(trail["runs"])
+    for run_id in mentioned:
+        entry = trail["runs"][run_id]
+        assert isinstance(entry["config"], dict) and entry["config"], run_id
+        assert any(entry["stage_keys"].values()), run_id
+        assert "hydra_overrides" in entry and entry["git_commit"], run_id
+    for v in ("none", "all"):
+        entry = trail["runs"][summary["runs"][f"{v}/s0"]]
+        assert entry["variant"] == v and entry["seed"] == 0 and entry["config"]["augmentation"]["name"] == v
+        assert all(entry["stage_keys"][k] for k in ("data_key", "train_key", "run_key"))
+        assert entry["data_hash"] and entry["checkpoint_hash"]
 
 
 def test_shortened_reproduce_then_nothing_to_do_then_identical_report(tmp_path):
@@ -35,6 +61,8 @@ def test_shortened_reproduce_then_nothing_to_do_then_identical_report(tmp_path):
     exp = client.get_experiment_by_name("repro-smoke")
     before = {r.info.run_id for r in client.search_runs([exp.experiment_id])}
     tables = {p.name: p.read_bytes() for p in (results / "tables").iterdir()}
+    trail_bytes, report_bytes = (results / "runs.json").read_bytes(), (results / "REPORT.md").read_bytes()
+    check_trail(json.loads(trail_bytes), json.loads(summary))
     second = reproduce(tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     assert second.stdout.count("skipped") == 4  # two runs, the cost comparison, the count distributions
@@ -47,6 +75,8 @@ def test_shortened_reproduce_then_nothing_to_do_then_identical_report(tmp_path):
                        cwd=REPO, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert {p.name: p.read_bytes() for p in (results / "tables").iterdir()} == tables
+    assert (results / "runs.json").read_bytes() == trail_bytes
+    assert (results / "REPORT.md").read_bytes() == report_bytes and (results / "summary.json").read_text() == summary
 
     # A store of the earlier layout (training runs without stage keys): named, rerun through the stages
     # (which reuse the finished training and evaluation outputs), and the report still builds.
@@ -61,3 +91,6 @@ def test_shortened_reproduce_then_nothing_to_do_then_identical_report(tmp_path):
     after = [r for r in client.search_runs([exp.experiment_id]) if "variant" in r.data.tags]
     assert len(after) == len(training) + 2 and all(r.data.tags.get("train_reused") == "true"
                                                    for r in after if r.info.run_id not in before)
+    summary = json.loads((results / "summary.json").read_text())
+    assert not set(summary["runs"].values()) & before  # the report uses the newest run per variant and seed
+    check_trail(json.loads((results / "runs.json").read_text()), summary)

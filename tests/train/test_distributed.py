@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mosaic.train.recipe import TrainConfig, train
+from mosaic.train.config import TrainConfig
+from mosaic.train.recipe import train
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -22,8 +23,8 @@ def single_process_losses():
     return [h["loss"] for h in state.history]
 
 
-def torchrun(*args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1",
+def torchrun(*args, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **(env or {}), "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]), str(HERE)])}
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                            str(HERE / "ds_worker.py"), *map(str, args)], capture_output=True, text=True, env=env,
@@ -37,10 +38,19 @@ def losses_of(r: subprocess.CompletedProcess) -> list[float]:
 
 
 @pytest.mark.parametrize("stage", [2, 3])
-def test_two_process_zero_matches_single_process(stage, single_process_losses):
-    losses = losses_of(torchrun(stage))
+def test_two_process_zero_matches_single_process(stage, single_process_losses, tmp_path):
+    env = {}
+    if stage == 3:  # the same initial weights, saved, then loaded partitioned by each rank
+        _, _, model = setup()
+        model.save_pretrained(tmp_path / "init")
+        env = {"DS_TEST_MODEL_DIR": str(tmp_path / "init")}
+    r = torchrun(stage, env=env)
+    losses = losses_of(r)
     assert len(losses) == len(single_process_losses) == 2
     assert losses == pytest.approx(single_process_losses, rel=1e-4)
+    if stage == 3:  # built under zero.Init: neither rank ever held the whole parameter set
+        assert sorted(l for l in r.stdout.splitlines() if "FULL_PARAMETERS" in l) == [
+            "RANK 0 FULL_PARAMETERS False", "RANK 1 FULL_PARAMETERS False"]
 
 
 @pytest.mark.parametrize("stage", [2, 3])

@@ -6,7 +6,9 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from mosaic.data.sources import resolve_examples
 from mosaic.data.templates import get_template
 from mosaic.train.features import encode
-from mosaic.train.recipe import TrainConfig, plan_steps, train
+from mosaic.train.batches import plan_steps
+from mosaic.train.config import TrainConfig
+from mosaic.train.recipe import train
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +110,7 @@ def test_resume_refuses_another_config(tokenizer, examples, tmp_path):
 def test_epoch_groups_keep_each_epoch_to_its_examples(examples):
     cfg = TrainConfig(batch_size=2, epochs=2, regime="packed", max_len=512)
     groups = [list(range(0, len(examples), 2)), list(range(1, len(examples), 2))]
-    steps = plan_steps(examples, cfg, groups)
+    steps = plan_steps([len(e) for e in examples], cfg, groups)
     seen = [sorted(i for mb in step for row in mb for i in row) for step in steps]
     flat = [i for s in seen for i in s]
     assert sorted(flat) == list(range(len(examples)))  # every example exactly once
@@ -119,7 +121,7 @@ def test_epoch_groups_keep_each_epoch_to_its_examples(examples):
 def test_real_token_budget_stops_at_the_step_that_reaches_it(examples):
     cfg = TrainConfig(batch_size=2, epochs=3)
     budget = sum(len(e) for e in examples) + 1  # just over one epoch
-    steps = plan_steps(examples, TrainConfig(batch_size=2, epochs=3, max_real_tokens=budget))
+    steps = plan_steps([len(e) for e in examples], TrainConfig(batch_size=2, epochs=3, max_real_tokens=budget))
     tokens = [sum(len(examples[i]) for mb in s for row in mb for i in row) for s in steps]
     assert sum(tokens) >= budget > sum(tokens[:-1])
-    assert len(steps) < len(plan_steps(examples, cfg))
+    assert len(steps) < len(plan_steps([len(e) for e in examples], cfg))

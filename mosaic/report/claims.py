@@ -1,0 +1,96 @@
+"""The paper's claims as records: what is claimed, the metric it is tested on, how (the comparison),
+the thresholds, the preconditions and the wording of each verdict. ``verdicts.py`` holds the rules
+that turn evidence into a verdict; ``report_md.py`` writes them into REPORT.md."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from .paper import MOSAIC
+
+# Comparison kinds.
+PAIRED = "paired"          # Mosaic-IT minus original IT, paired by seed, 95% CI against 0
+PARITY = "parity"          # one-sample over Mosaic-IT's seeds, 95% CI against a parity value
+COST_RATIO = "cost_ratio"  # Mosaic-IT / original device-hours per batching regime (the cost run)
+RANKING = "ranking"        # which strategy variant scores best
+SHOWN = "shown"            # evidence shown, the claim not tested as stated (one fixed verdict)
+
+# Verdict outcomes: the keys of ``Claim.verdicts``.
+SUPPORTED, SMALL, WORSE, NOISE, TOO_FEW, UNPARSED = "supported", "small", "worse", "noise", "too_few", "unparsed"
+HELD, ONLY_STATIC, NOT_HELD = "held", "only_static", "not_held"
+CONSISTENT, NOT_BEST, TIE, CAVEAT = "consistent", "not_best", "tie", "caveat"
+NO_DATA, AS_STATED = "no_data", "as_stated"
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    paper: str                 # the claim in the paper's words (REPORT.md's first column)
+    kind: str                  # a comparison kind above
+    metric: str | None = None  # an MLflow metric; for COST_RATIO a key of cost.json's mosaic_over_original
+    null: float = 0.0          # "no effect": 0 for a difference, the parity value for PARITY
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    bands: tuple[tuple[float, str], ...] = ()  # COST_RATIO: (upper bound, wording) of a regime's ratio
+    judged: bool = False       # precondition: the metric's judge parsed at least thresholds["min_parsed"]
+    evidence: Mapping[str, str] = field(default_factory=dict)  # format strings: "data", "no_data", sources
+    verdicts: Mapping[str, str] = field(default_factory=dict)  # outcome -> wording (format strings)
+    shown_without_data: bool = True  # False: no REPORT.md row when there is no evidence at all
+    expected_best: str = MOSAIC      # RANKING: the variant the paper ranks first
+    digits: int = 3                  # decimals of the estimate in the evidence
+
+
+HEADLINE_VERDICTS = {
+    SUPPORTED: "supported at this scale",
+    WORSE: "not supported: Mosaic-IT is worse at this scale",
+    NOISE: "not supported at this scale: the difference is within seed noise",
+    TOO_FEW: "not testable at this scale (fewer than two paired seeds or no parsed judgments)",
+    UNPARSED: "not testable at this scale: the judge ({judge}) parsed {parsed:.0%} of its judgments",
+}
+PAIRED_EVIDENCE = {"data": "difference {estimate} (n={n} seeds)"}
+JUDGE_PARSED = {"min_parsed": 0.5}
+
+
+def _paired(id: str, paper: str, metric: str, judged: bool) -> Claim:
+    return Claim(id, paper, PAIRED, metric, judged=judged, thresholds=JUDGE_PARSED if judged else {},
+                 evidence=PAIRED_EVIDENCE, verdicts=HEADLINE_VERDICTS)
+
+
+CLAIMS: tuple[Claim, ...] = (
+    _paired("alpaca_eval_win_rate", "better AlpacaEval win rate", "alpaca_eval/win_rate", judged=True),
+    _paired("mt_bench_score", "better MT-Bench score", "mt_bench/average", judged=True),
+    Claim("pairwise_winning_score", "better pairwise winning score vs original", PARITY, "pairwise/winning_score",
+          null=1.0, judged=True, thresholds=JUDGE_PARSED,
+          evidence={"data": "winning score {estimate} (n={n}; 1.0 = parity)"}, verdicts=HEADLINE_VERDICTS),
+    _paired("lm_eval_average", "better lm-eval average (Open LLM Leaderboard role)", "lm_eval/average", judged=False),
+    Claim("training_cost", "80% lower training cost", COST_RATIO, "device_hours",
+          thresholds={"held": 0.3}, bands=((0.2, "80% lower or better"), (0.95, "lower, short of 80%"),
+                                           (1.05, "no material difference (within 5%)"), (float("inf"), "Mosaic-IT costs more")),
+          evidence={"data": "Mosaic-IT / original device-hours (measured rates x exact plans): {ratios}",
+                    "no_data": "no cost run in this study"},
+          verdicts={ONLY_STATIC: "supported only under FastChat-style static padding",
+                    HELD: "supported under {regimes}", NOT_HELD: "not supported", NO_DATA: "not tested"}),
+    Claim("faster_convergence", "faster convergence (Figure 4)", SHOWN, "cost/device_hours",
+          evidence={"data": "training losses are on different targets (mosaic samples vs single examples), so curves "
+                            "are shown (`figures/loss_curves.png`) but not compared; the actual training runs "
+                            "(dynamic batching) took {estimate} device-hours more with Mosaic-IT (n={n})"},
+          digits=5,
+          verdicts={AS_STATED: "not testable as stated: losses on different data are not comparable"}),
+    Claim("strategy_ranking", "strategy ranking (all strategies best)", RANKING, "mosaic_bench/structure_acc",
+          evidence={"data": "{source}: {ranking}", "no_data": "single-strategy variants not run",
+                    "variants": "mosaic-bench structure accuracy, one seed each",
+                    "variants_caveat": "single seeds",
+                    "sweep": "`make ablations` sweep (32 examples, k = 2), mosaic-bench structure accuracy, one seed "
+                             "each",
+                    "sweep_caveat": "single seeds on a small benchmark"},
+          verdicts={CONSISTENT: "consistent with the paper", NOT_BEST: "not supported at this scale",
+                    TIE: " (a tie)", CAVEAT: " ({caveat}: indicative only)",
+                    NO_DATA: "not tested (`make reproduce EXTRA=1` or `make ablations`)"}),
+    Claim("mosaic_following", "(new) Mosaic-IT teaches following multi-instruction meta-instructions", PAIRED,
+          "mosaic_bench/structure_acc", thresholds={"small_effect": 0.05}, shown_without_data=False,
+          evidence={"data": "mosaic-bench structure accuracy, Mosaic-IT minus original: {estimate} (n={n} seeds; by "
+                            "strategy, rule, k and vocabulary in `tables/mosaic_bench.md`)"},
+          verdicts={SUPPORTED: "supported at this scale", SMALL: "supported at this scale, a small effect (under 5 points)",
+                    WORSE: "not supported: worse at this scale",
+                    NOISE: "not supported at this scale: the difference is within seed noise",
+                    TOO_FEW: "not testable at this scale (fewer than two paired seeds)"}),
+)

@@ -1,0 +1,33 @@
+"""What the paper reports, as data: the two variants it compares and the metrics of its Table 1."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ORIGINAL = "none"  # original instruction tuning (conf/augmentation/none.yaml)
+MOSAIC = "all"     # Mosaic-IT with every strategy, the paper's default (conf/augmentation/all.yaml)
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str    # an MLflow metric: "<adapter>/<name>"
+    label: str  # its column header
+
+    @property
+    def adapter(self) -> str:
+        return self.key.split("/", 1)[0]
+
+
+# Table 1 of the paper, in its column order (a column is shown when its adapter ran in the study).
+HEADLINE = (Metric("pairwise/winning_score", "pairwise winning score"),
+            Metric("alpaca_eval/win_rate", "AlpacaEval win rate"),
+            Metric("alpaca_eval/length_controlled_win_rate", "AlpacaEval LC win rate"),
+            Metric("mt_bench/average", "MT-Bench"),
+            Metric("lm_eval/average", "lm-eval average"),
+            Metric("mosaic_bench/structure_acc", "mosaic-bench structure"),
+            Metric("mosaic_bench/both_acc", "mosaic-bench accuracy"))
+
+PARSE_FAILURE = "parse_failure_rate"  # "<adapter>/parse_failure_rate": logged by every adapter with a judge
+
+
+def parse_failure_key(adapter: str) -> str:
+    return f"{adapter}/{PARSE_FAILURE}"

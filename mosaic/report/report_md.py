@@ -1,0 +1,103 @@
+"""REPORT.md: each claim of the paper (``claims.CLAIMS``), the evidence at this scale, a verdict."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .claims import CLAIMS, COST_RATIO, NO_DATA, PARITY, PAIRED, RANKING, SHOWN, AS_STATED, Claim
+from .order import strategy_variants
+from .paper import MOSAIC, ORIGINAL, parse_failure_key
+from .stats import mean_ci, metric_values, paired_diff, paired_seeds
+from .store import model_name
+from .sweeps import StrategyScores
+from .tables import Table, fmt
+from .verdicts import cost_verdict, effect_verdict, parsed_share, ranking_verdict
+
+FIGURES = ("Figures: `figures/count_distributions.png` (Figure 3), `figures/loss_curves.png` (Figure 4), "
+           "`figures/cost_ratio.png`, `figures/mosaic_bench.png`.")
+
+
+@dataclass
+class Finding:
+    claim: Claim
+    evidence: str
+    verdict: str
+    run_ids: list[str] = field(default_factory=list)
+
+    def row(self) -> str:
+        return f"| {self.claim.paper} | {self.evidence} | {self.verdict} |"
+
+
+def _paired_runs(training: dict) -> list[str]:
+    return sorted(training[(v, s)].run_id for s in paired_seeds(training) for v in (MOSAIC, ORIGINAL))
+
+
+def effect_finding(claim: Claim, training: dict, judge: str) -> Finding | None:
+    if claim.kind == PARITY:
+        values, ids = metric_values(training, MOSAIC, claim.metric)
+        m, h, n = mean_ci(values)
+    else:
+        (m, h, n), ids = paired_diff(training, claim.metric), _paired_runs(training)
+    if n == 0 and not claim.shown_without_data:
+        return None
+    evidence = claim.evidence["data"].format(estimate=fmt(m, h, claim.digits), n=n)
+    if claim.kind == SHOWN:
+        return Finding(claim, evidence, claim.verdicts[AS_STATED], ids)
+    parsed = None
+    if claim.judged:
+        adapter = claim.metric.split("/", 1)[0]
+        parsed = parsed_share(r.metrics.get(parse_failure_key(adapter), float("nan")) for r in training.values())
+    return Finding(claim, evidence, effect_verdict(claim, m, h, n, parsed, judge), ids)
+
+
+def cost_finding(claim: Claim, cost: dict | None, cost_run_id: str | None) -> Finding:
+    if not cost:
+        return Finding(claim, claim.evidence["no_data"], claim.verdicts[NO_DATA])
+    q = {r: v[claim.metric] for r, v in cost["mosaic_over_original"].items()}
+    ratios = ", ".join(f"{r}: {q[r]:.2f}x" for r in sorted(q))
+    return Finding(claim, claim.evidence["data"].format(ratios=ratios), cost_verdict(claim, q), [cost_run_id])
+
+
+def ranking_finding(claim: Claim, training: dict, sweep: StrategyScores) -> Finding:
+    ablation = [v for v in strategy_variants() if any(x == v for x, _ in training)]
+    if ablation:  # single-strategy variants of this study (make reproduce EXTRA=1) before the sweep
+        variants = ablation + [claim.expected_best]
+        scores = {v: mean_ci(metric_values(training, v, claim.metric)[0])[0] for v in variants}
+        ids = sorted(i for v in variants for i in metric_values(training, v, claim.metric)[1])
+        source, caveat = claim.evidence["variants"], claim.evidence["variants_caveat"]
+    elif claim.expected_best in sweep.scores and len(sweep.scores) > 1:
+        scores, ids = sweep.scores, sorted(sweep.run_ids)
+        source, caveat = claim.evidence["sweep"], claim.evidence["sweep_caveat"]
+    else:
+        return Finding(claim, claim.evidence["no_data"], claim.verdicts[NO_DATA])
+    ranking = " > ".join(f"{v} ({a:.3f})" for v, a in sorted(scores.items(), key=lambda x: -x[1]))
+    return Finding(claim, claim.evidence["data"].format(source=source, ranking=ranking),
+                   ranking_verdict(claim, scores, caveat), ids)
+
+
+def findings(training: dict, cost: dict | None, cost_run_id: str | None, judge: str,
+             sweep: StrategyScores) -> list[Finding]:
+    out = []
+    for claim in CLAIMS:
+        if claim.kind in (PAIRED, PARITY, SHOWN):
+            f = effect_finding(claim, training, judge)
+        elif claim.kind == COST_RATIO:
+            f = cost_finding(claim, cost, cost_run_id)
+        elif claim.kind == RANKING:
+            f = ranking_finding(claim, training, sweep)
+        else:
+            raise ValueError(f"claim {claim.id}: unknown comparison kind {claim.kind!r}")
+        if f is not None:
+            out.append(f)
+    return out
+
+
+def render(training: dict, judge: str, found: list[Finding], tables: list[Table]) -> str:
+    seeds = sorted({s for (v, s) in training if v in (ORIGINAL, MOSAIC)})
+    lines = ["# Mosaic-IT claims at CPU scale\n",
+             f"Model {model_name(training)}; seeds {seeds}; judge {judge}. Every number is in `results/tables/` and "
+             "`results/summary.json` with the MLflow run ids it came from. Differences are Mosaic-IT minus original "
+             "IT, paired by seed, with a 95% confidence interval.\n",
+             "| claim (paper) | evidence here | verdict |", "|---|---|---|"]
+    lines += [f.row() for f in found]
+    lines += ["", "Tables: " + ", ".join(f"`tables/{t.name}.md`" for t in tables) + ".", FIGURES, ""]
+    return "\n".join(lines)

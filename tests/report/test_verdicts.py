@@ -1,0 +1,146 @@
+"""The verdict rules, one by one, and the wordings REPORT.md shows for them."""
+import math
+
+import pytest
+
+from mosaic.report import claims as C
+from mosaic.report.verdicts import (cost_band, cost_outcome, cost_verdict, effect_outcome, effect_verdict,
+                                    parsed_share, ranking_outcome, ranking_verdict)
+
+NAN = float("nan")
+
+
+def claim(id: str) -> C.Claim:
+    return next(c for c in C.CLAIMS if c.id == id)
+
+
+@pytest.mark.parametrize("m,h,n,expected", [
+    (0.3, 0.1, 3, C.SUPPORTED),   # interval above 0
+    (-0.3, 0.1, 3, C.WORSE),      # interval below 0
+    (0.05, 0.1, 3, C.NOISE),      # interval includes 0
+    (-0.05, 0.1, 3, C.NOISE),
+    (0.1, 0.1, 3, C.NOISE),       # touching 0 is not above it
+    (0.3, NAN, 1, C.TOO_FEW),     # one seed: no interval
+    (0.3, 0.1, 1, C.TOO_FEW),
+    (NAN, NAN, 0, C.TOO_FEW),     # no values
+    (0.3, NAN, 2, C.TOO_FEW),     # NaN interval
+])
+def test_paired_difference(m, h, n, expected):
+    assert effect_outcome(m, h, n) == expected
+
+
+def test_parity_value_is_the_null():
+    assert effect_outcome(1.3, 0.2, 3, null=1.0) == C.SUPPORTED
+    assert effect_outcome(0.7, 0.2, 3, null=1.0) == C.WORSE
+    assert effect_outcome(1.1, 0.2, 3, null=1.0) == C.NOISE
+    assert effect_outcome(0.5, 0.2, 3, null=0.0) == C.SUPPORTED  # the same numbers against 0
+
+
+def test_judge_parsed_under_half_is_not_testable_whatever_the_numbers():
+    assert effect_outcome(0.3, 0.1, 3, parsed=0.49) == C.UNPARSED
+    assert effect_outcome(0.3, NAN, 1, parsed=0.2) == C.UNPARSED  # checked before the seed count
+    assert effect_outcome(0.3, 0.1, 3, parsed=0.5) == C.SUPPORTED
+    assert effect_outcome(0.3, 0.1, 3, parsed=None) == C.SUPPORTED  # no judge: no precondition
+
+
+def test_parsed_share():
+    assert parsed_share([0.2, 0.4, NAN]) == pytest.approx(0.7)
+    assert parsed_share([NAN, None]) == 0.0 and parsed_share([]) == 0.0
+
+
+def test_small_effect():
+    assert effect_outcome(0.03, 0.01, 3, small_effect=0.05) == C.SMALL
+    assert effect_outcome(0.08, 0.01, 3, small_effect=0.05) == C.SUPPORTED
+    assert effect_outcome(0.03, 0.01, 3) == C.SUPPORTED
+
+
+def test_headline_wordings():
+    alpaca = claim("alpaca_eval_win_rate")
+    judge = "local SmolLM2-135M-Instruct"
+    assert effect_verdict(alpaca, 5.0, 1.0, 3, 0.9, judge) == "supported at this scale"
+    assert effect_verdict(alpaca, -5.0, 1.0, 3, 0.9, judge) == "not supported: Mosaic-IT is worse at this scale"
+    assert effect_verdict(alpaca, 0.5, 1.0, 3, 0.9, judge) == \
+        "not supported at this scale: the difference is within seed noise"
+    assert effect_verdict(alpaca, 5.0, NAN, 1, 0.9, judge) == \
+        "not testable at this scale (fewer than two paired seeds or no parsed judgments)"
+    assert effect_verdict(alpaca, 5.0, 1.0, 3, 0.34, judge) == \
+        "not testable at this scale: the judge (local SmolLM2-135M-Instruct) parsed 34% of its judgments"
+    lm_eval = claim("lm_eval_average")  # not judged: the parse rate does not apply
+    assert not lm_eval.judged and effect_verdict(lm_eval, 5.0, 1.0, 3, 0.0, judge) == "supported at this scale"
+    pairwise = claim("pairwise_winning_score")
+    assert pairwise.kind == C.PARITY and pairwise.null == 1.0
+    assert effect_verdict(pairwise, 1.2, 0.1, 3, 0.9, judge) == "supported at this scale"
+
+
+def test_mosaic_following_wordings():
+    c = claim("mosaic_following")
+    assert effect_verdict(c, 0.025, 0.022, 3) == "supported at this scale, a small effect (under 5 points)"
+    assert effect_verdict(c, 0.2, 0.1, 3) == "supported at this scale"
+    assert effect_verdict(c, -0.2, 0.1, 3) == "not supported: worse at this scale"
+    assert effect_verdict(c, 0.0, 0.0, 2) == "not supported at this scale: the difference is within seed noise"
+    assert effect_verdict(c, 0.0, NAN, 1) == "not testable at this scale (fewer than two paired seeds)"
+
+
+COST = claim("training_cost")
+
+
+@pytest.mark.parametrize("ratio,band", [
+    (0.1, "80% lower or better"), (0.2, "80% lower or better"),
+    (0.21, "lower, short of 80%"), (0.95, "lower, short of 80%"),
+    (0.96, "no material difference (within 5%)"), (1.05, "no material difference (within 5%)"),
+    (1.06, "Mosaic-IT costs more"), (3.0, "Mosaic-IT costs more"),
+])
+def test_cost_bands(ratio, band):
+    assert cost_band(COST, ratio) == band
+
+
+def test_cost_outcomes():
+    assert cost_outcome(COST, {"dynamic": 0.96, "packed": 1.16, "static_pad": 0.25}) == (C.ONLY_STATIC, ["static_pad"])
+    assert cost_outcome(COST, {"dynamic": 0.2, "packed": 1.16, "static_pad": 0.25}) == \
+        (C.HELD, ["dynamic", "static_pad"])
+    assert cost_outcome(COST, {"dynamic": 0.96, "packed": 1.16, "static_pad": 0.31}) == (C.NOT_HELD, [])
+    assert cost_outcome(COST, {"dynamic": 0.3})[0] == C.HELD  # the claim holds at <= 0.3
+
+
+def test_cost_wordings():
+    assert cost_verdict(COST, {"dynamic": 0.96, "packed": 1.16, "static_pad": 0.25}) == (
+        "supported only under FastChat-style static padding; dynamic 0.96x: no material difference (within 5%); "
+        "packed 1.16x: Mosaic-IT costs more")
+    assert cost_verdict(COST, {"dynamic": 1.18, "packed": 2.99, "static_pad": 0.31}) == (
+        "not supported; dynamic 1.18x: Mosaic-IT costs more; packed 2.99x: Mosaic-IT costs more; "
+        "static_pad 0.31x: lower, short of 80%")
+    assert cost_verdict(COST, {"dynamic": 0.1, "packed": 0.5, "static_pad": 0.1}) == (
+        "supported under dynamic, static_pad; packed 0.50x: lower, short of 80%")
+
+
+def test_ranking():
+    assert ranking_outcome({"all": 0.5, "primary": 0.4, "format": 0.1}, "all") == (C.CONSISTENT, False)
+    assert ranking_outcome({"all": 0.3, "primary": 0.4}, "all") == (C.NOT_BEST, False)
+    assert ranking_outcome({"all": 0.4, "primary": 0.4, "format": 0.1}, "all") == (C.NOT_BEST, True)
+    assert ranking_outcome({"all": 0.1, "primary": 0.4, "format": 0.4}, "all") == (C.NOT_BEST, True)
+
+
+def test_ranking_wordings():
+    c = claim("strategy_ranking")
+    assert ranking_verdict(c, {"all": 0.5, "primary": 0.4}, "single seeds") == \
+        "consistent with the paper (single seeds: indicative only)"
+    assert ranking_verdict(c, {"all": 0.3, "primary": 0.4}, "single seeds") == \
+        "not supported at this scale (single seeds: indicative only)"
+    assert ranking_verdict(c, {"all": 0.4, "primary": 0.4}, "single seeds on a small benchmark") == \
+        "not supported at this scale (a tie) (single seeds on a small benchmark: indicative only)"
+
+
+def test_every_claim_is_a_complete_record():
+    ids = [c.id for c in C.CLAIMS]
+    assert len(ids) == len(set(ids))
+    kinds = {C.PAIRED: {C.SUPPORTED, C.WORSE, C.NOISE, C.TOO_FEW}, C.PARITY: {C.SUPPORTED, C.WORSE, C.NOISE, C.TOO_FEW},
+             C.COST_RATIO: {C.HELD, C.ONLY_STATIC, C.NOT_HELD, C.NO_DATA},
+             C.RANKING: {C.CONSISTENT, C.NOT_BEST, C.TIE, C.CAVEAT, C.NO_DATA}, C.SHOWN: {C.AS_STATED}}
+    for c in C.CLAIMS:
+        assert c.paper and c.metric and "data" in c.evidence, c.id
+        assert kinds[c.kind] <= set(c.verdicts), c.id
+        if c.judged:
+            assert C.UNPARSED in c.verdicts and c.thresholds["min_parsed"] == 0.5, c.id
+        if c.thresholds.get("small_effect"):
+            assert C.SMALL in c.verdicts, c.id
+    assert math.isinf(COST.bands[-1][0])

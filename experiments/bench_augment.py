@@ -7,7 +7,9 @@ For each dataset and size, both measured the same way, as a child process from s
     4 passes): read, validate, tokenize once, 4 passes, write.
 Reported: both wall times (best of ``--repeats``, runs interleaved), their ratio, the ratio of CPU time
 (user + system, children included; less sensitive to other load on a shared machine), start-up (process
-start to first row read) and peak RSS (of the largest process: ``wait4`` of the child).
+start to first row read), peak RSS (of the largest process: ``wait4`` of the child) and the 1-minute
+load average before and after each case (the machine may be shared: other load slows both kinds of run,
+and on a 2-core machine inflates CPU times too).
 Datasets: ``uniform`` (~290 tokens a row, narrow spread) and ``longtail`` (like real chat data: mean
 ~300 tokens, ~10% over 700, a few over the 2000-token budget).
 Usage: python experiments/bench_augment.py [--rows 4000,50000] [--datasets uniform,longtail] [--repeats 3]
@@ -141,18 +143,21 @@ def main() -> None:
     tok_dir = str(resolve(args.tokenizer))
     results, ok = [], True
     print(f"{'dataset':9} {'rows':>6} {'tok/row':>7} {'>700':>5} {'>2000':>5}  {'floor':>6} {'mosaic':>7} "
-          f"{'ratio':>6} {'CPU ratio':>9} {'start-up':>8} {'RSS floor':>9} {'RSS mosaic':>10}")
+          f"{'ratio':>6} {'CPU ratio':>9} {'start-up':>8} {'RSS floor':>9} {'RSS mosaic':>10} {'load':>9}")
     for kind in args.datasets.split(","):
         for rows in (int(r) for r in args.rows.split(",")):
             with tempfile.TemporaryDirectory(prefix="mosaic-bench-") as tmp:
                 data = Path(tmp) / f"{kind}.jsonl"
                 make_dataset(data, rows, kind)
+                load = [os.getloadavg()[0]]
                 r = bench_case(data, Path(tmp) / "out.jsonl", tok_dir, args.passes, args.repeats)
+                load.append(os.getloadavg()[0])
             f, m, lengths = r["floor"], r["mosaic"], r["floor"]["lengths"]
-            results.append({"dataset": kind, "rows": rows, "passes": args.passes, "repeats": args.repeats, **r})
+            results.append({"dataset": kind, "rows": rows, "passes": args.passes, "repeats": args.repeats,
+                            "load_avg_1min": load, **r})
             print(f"{kind:9} {rows:>6} {lengths['mean']:>7.0f} {lengths['over_700']:>5.1%} {lengths['over_2000']:>5} "
                   f" {f['wall_s']:>5.2f}s {m['wall_s']:>6.2f}s {r['ratio']:>5.2f}x {r['cpu_ratio']:>8.2f}x {m['startup_s']:>7.2f}s "
-                  f"{f['rss_mb']:>7.0f}MB {m['rss_mb']:>8.0f}MB", flush=True)
+                  f"{f['rss_mb']:>7.0f}MB {m['rss_mb']:>8.0f}MB {load[0]:>4.1f}-{load[1]:<4.1f}", flush=True)
             if kind == "longtail":
                 ok &= r["ratio"] <= LONGTAIL_TARGETS["ratio"] and m["startup_s"] < LONGTAIL_TARGETS["startup_s"]
     print(f"targets (longtail): whole process <= {LONGTAIL_TARGETS['ratio']}x the floor, start-up < "

@@ -28,8 +28,9 @@ from ..data.records import Example
 from ..data.templates import get_template
 from .budget import DecorationBound, TokenCounter
 from .counts import HARD_MAX_ITEMS, WRAP_MODES, draw_count
-from .sample import Item
-from .strategies import Vocabulary, compose, parse_mix
+from .lines import Escaper, escape_utf8, sample_line
+from .sample import Item, MosaicPlan
+from .strategies import Vocabulary, mixer, parse_mix
 
 TRANSFORM_VERSION = "mosaic-it/1"  # bump when the output for a given config would change
 
@@ -90,7 +91,7 @@ class RowStore:
         fh = None
 
         def write(it: Item) -> None:
-            line = json.dumps([it.id, it.prompt, it.output, it.source], ensure_ascii=False).encode() + b"\n"
+            line = json.dumps([it.id, it.prompt, it.output_text, it.source], ensure_ascii=False).encode() + b"\n"
             fh.write(line)
             offsets.append(offsets[-1] + len(line))
 
@@ -103,12 +104,14 @@ class RowStore:
             n_prompt.extend(counts_p)
             n_output.extend(counts_o)
             for e, cp, co in zip(batch, counts_p, counts_o):
-                it = Item(e.id, e.prompt, e.output, cp, co, e.source)
                 if items is None:
-                    write(it)
+                    write(Item(e.id, e.prompt, e.output, cp, co, e.source))
                     continue
-                items.append(it)
-                size += len(e.prompt) + len(e.output)
+                # Escaped once, not in every pass; the output is kept only escaped (it is read rarely).
+                prompt = e.prompt
+                pj, oj = escape_utf8(prompt), escape_utf8(e.output)
+                items.append(Item(e.id, prompt, "", cp, co, e.source, pj, oj, len(prompt.split())))
+                size += len(prompt) + len(pj) + len(oj)
                 if size > in_memory_bytes:  # spill everything so far to disk, continue there
                     fh, offsets = open(path, "wb"), array("q", [0])
                     for old in items:
@@ -117,7 +120,7 @@ class RowStore:
             if on_rows:
                 on_rows(len(batch))
 
-        # The tokenizer releases the GIL: batch k is counted in a thread while batch k+1 is read.
+        # The tokenizer releases the GIL: batch k is counted in a thread while batch k-1 is stored and k+1 read.
         batch: list[Example] = []
         pending = None  # (batch, future of its counts)
         try:
@@ -127,11 +130,12 @@ class RowStore:
                         batch.append(ex)
                         if len(batch) < batch_size:
                             continue
+                    # Queued before the previous batch is flushed, so the tokenizer never waits for a flush.
+                    submitted = (batch, pool.submit(count, batch)) if batch else None
+                    batch = []
                     if pending is not None:
                         flush(pending[0], pending[1].result())
-                        pending = None
-                    if batch:
-                        pending, batch = (batch, pool.submit(count, batch)), []
+                    pending = submitted
                 if pending is not None:
                     flush(pending[0], pending[1].result())
         finally:
@@ -171,6 +175,7 @@ class MosaicBuilder:
 
     def __post_init__(self):
         self.mix = parse_mix(self.config.strategy)
+        self._compose = mixer(self.mix)
         self.vocab = Vocabulary(self.config.vocabulary)
         self.bound = DecorationBound(self.counter, self.vocab)
         self._bounds = [self.bound(j) for j in range(HARD_MAX_ITEMS + 2)]  # by row count, looked up per prefix
@@ -188,7 +193,32 @@ class MosaicBuilder:
         return limit
 
     def iter_pass(self, e: int, on_rows: Callable[[int], None] | None = None) -> Iterator[dict]:
-        """The samples of pass ``e``, deterministic in (rows, config, e).
+        """The samples of pass ``e`` as dicts (see :meth:`iter_accepted`)."""
+        for k, plan, used, ntok in self.iter_accepted(e, on_rows):
+            yield self.sample(e, k, plan, used, ntok)
+
+    def sample(self, e: int, k: int, plan: MosaicPlan, used: list[Item], ntok: int) -> dict:
+        instruction, output = plan.render(used)
+        return {"id": self.sample_id(e, k), "instruction": instruction, "input": "", "output": output,
+                "count": plan.count, "n_tokens": ntok, "source": "mosaic", "provenance": self.provenance(e, plan, used)}
+
+    def sample_id(self, e: int, k: int) -> str:
+        return f"mosaic-s{self.config.seed}-p{e}-{k:07d}"
+
+    def provenance(self, e: int, plan: MosaicPlan, used: list[Item]) -> dict:
+        return {"pass": e, "seed": self.config.seed, **plan.provenance(used)}
+
+    def iter_lines(self, e: int, on_rows: Callable[[int], None] | None = None) -> Iterator[tuple[bytes, int, int, dict]]:
+        """The samples of pass ``e`` as (JSON line, count, n_tokens, provenance): the line is the UTF-8 of
+        ``json.dumps(sample, ensure_ascii=False)`` of the :meth:`iter_pass` sample, built from escaped pieces."""
+        dec = Escaper()
+        for k, plan, used, ntok in self.iter_accepted(e, on_rows):
+            prov = self.provenance(e, plan, used)
+            yield sample_line(self.sample_id(e, k), plan, used, ntok, prov, dec), plan.count, ntok, prov
+
+    def iter_accepted(self, e: int, on_rows: Callable[[int], None] | None = None
+                      ) -> Iterator[tuple[int, MosaicPlan, list[Item], int]]:
+        """The accepted plans of pass ``e`` as (index k, plan, rows used, n_tokens), deterministic in (rows, config, e).
 
         The released loop draws a plan for every prefix and keeps the last one that fits. A prefix
         that fits whatever is drawn needs no draw: its plan would be discarded unless it is the
@@ -196,8 +226,10 @@ class MosaicBuilder:
         for prefixes near the budget, and for the kept prefix.
         """
         cfg, store, n = self.config, self.store, len(self.store)
+        item = store.item if store._items is None else store._items.__getitem__
         budget = cfg.max_tokens
         rng = random.Random(f"mosaic-it:{cfg.seed}:{e}")
+        self.counter.begin_pass()
         order = list(range(n))
         rng.shuffle(order)
         i = k = 0
@@ -205,19 +237,19 @@ class MosaicBuilder:
             limit = min(draw_count(cfg.wrap_mode, rng, cfg.max_count), n - i)
             rows = order[i:i + limit]
             sure = self._surely_fitting(rows, limit)
-            items = [store.item(r) for r in rows[:max(sure, 1)]]
+            items = [item(r) for r in rows[:max(sure, 1)]]
             best = None
             j = sure
             while j < limit:  # the released prefix loop, from the first prefix that might not fit
                 if len(items) <= j:
-                    items.append(store.item(rows[j]))
-                plan = compose(self.mix, items[:j + 1], rng, self.vocab)
+                    items.append(item(rows[j]))
+                plan = self._compose(items[:j + 1], rng, self.vocab)
                 ok, ntok = self.counter.fits(plan, items[:j + 1], budget)
                 if not ok:
                     break
                 best, j = (plan, ntok), j + 1
             while best is None and j > 0:  # draw the kept prefix's plan (guaranteed to fit by the bound)
-                plan = compose(self.mix, items[:j], rng, self.vocab)
+                plan = self._compose(items[:j], rng, self.vocab)
                 ok, ntok = self.counter.fits(plan, items[:j], budget)
                 if ok:
                     best = (plan, ntok)
@@ -231,11 +263,7 @@ class MosaicBuilder:
                     on_rows(1)
                 continue
             plan, ntok = best
-            used = items[:plan.count]
-            instruction, output = plan.render(used)
-            yield {"id": f"mosaic-s{cfg.seed}-p{e}-{k:07d}", "instruction": instruction, "input": "",
-                   "output": output, "count": plan.count, "n_tokens": ntok, "source": "mosaic",
-                   "provenance": {"pass": e, "seed": cfg.seed, **plan.provenance(used)}}
+            yield k, plan, items[:plan.count], ntok
             k += 1
             i += plan.count
             if on_rows:

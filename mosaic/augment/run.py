@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import multiprocessing as mp
 import os
 import shutil
@@ -57,16 +56,17 @@ def side_path(output: Path, suffix: str) -> Path:
 
 
 def concat(part: Path, fh, digest=None) -> None:
-    """Append a file to an open binary file (in the kernel where possible); with ``digest``, read it
-    through instead and feed the bytes to ``digest`` (the output's SHA-256 without reading it again)."""
+    """Append a file to an open binary file, in the kernel where possible; with ``digest``, feed the
+    part's bytes to it first, read into one reused buffer (the output's SHA-256 without reading it again)."""
     fh.flush()
     with open(part, "rb") as src:
-        if digest is not None:
-            for chunk in iter(lambda: src.read(1 << 22), b""):
-                digest.update(chunk)
-                fh.write(chunk)
-            return
         size, offset = os.fstat(src.fileno()).st_size, 0
+        if digest is not None:
+            buf = bytearray(1 << 22)
+            view = memoryview(buf)
+            while n := src.readinto(buf):
+                digest.update(view[:n])
+            src.seek(0)
         try:
             while offset < size:
                 offset += os.sendfile(fh.fileno(), src.fileno(), offset, size - offset)
@@ -75,29 +75,21 @@ def concat(part: Path, fh, digest=None) -> None:
             shutil.copyfileobj(src, fh, 1 << 22)
 
 
-def dump_line(sample: dict) -> str:
-    """``json.dumps(sample, ensure_ascii=False)``, faster for ASCII texts: the escaping encoder is quicker,
-    and where its output holds no ``\\u`` escape the two encoders give the same string."""
-    if sample.get("instruction", "").isascii() and sample.get("output", "").isascii():
-        line = json.dumps(sample)
-        if "\\u" not in line:
-            return line
-    return json.dumps(sample, ensure_ascii=False)
-
-
 def _run_pass(builder: MosaicBuilder, e: int, part: Path, tick: Callable[[int], None]):
     builder.over_budget, builder.counter.stats = [], BudgetStats()
     summary = AugmentSummary()
-    lines: list[str] = []
-    with open(part, "w", encoding="utf-8") as fh:
-        for sample in builder.iter_pass(e, tick):
-            summary.add(sample)
-            lines.append(dump_line(sample))
+    lines: list[bytes] = []
+    with open(part, "wb") as fh:
+        for line, count, n_tokens, provenance in builder.iter_lines(e, tick):
+            summary.add_fields(count, n_tokens, provenance)
+            lines.append(line)
             if len(lines) >= 256:  # one write per block: per-call overhead of the text layer adds up
-                fh.write("\n".join(lines) + "\n")
+                lines.append(b"")  # for the last newline, without copying the block once more
+                fh.write(b"\n".join(lines))
                 lines.clear()
         if lines:
-            fh.write("\n".join(lines) + "\n")
+            lines.append(b"")
+            fh.write(b"\n".join(lines))
     return summary, builder.over_budget, builder.counter.stats
 
 

@@ -1,6 +1,7 @@
 """Streaming statistics of an augmentation run: what went in, what came out, what was left out."""
 from __future__ import annotations
 
+import bisect
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,9 +28,11 @@ class AugmentSummary:
     masked_responses: int = 0
 
     def add(self, sample: dict) -> None:
-        p = sample["provenance"]
-        self.counts[sample["count"]] += 1
-        self.tokens.append(sample["n_tokens"])
+        self.add_fields(sample["count"], sample["n_tokens"], sample["provenance"])
+
+    def add_fields(self, count: int, n_tokens: int, p: dict) -> None:
+        self.counts[count] += 1
+        self.tokens.append(n_tokens)
         self.strategies[p["strategy"]] += 1
         if p["rule"]:
             self.rules[f"{p['strategy']}/{p['rule']}"] += 1
@@ -48,8 +51,7 @@ class AugmentSummary:
         counts_sorted = sorted(self.counts.elements())
         hist = Counter()
         for t in toks:
-            i = max(j for j, b in enumerate(TOKEN_BINS) if b <= t)
-            hist[i] += 1
+            hist[max(bisect.bisect_right(TOKEN_BINS, t) - 1, 0)] += 1  # the last bin starting at or below t
         labels = {i: (f"{b}-{TOKEN_BINS[i + 1] - 1}" if i + 1 < len(TOKEN_BINS) else f">={b}")
                   for i, b in enumerate(TOKEN_BINS)}
         return {

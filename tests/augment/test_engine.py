@@ -105,11 +105,3 @@ def test_config_validation():
     for bad in ({"strategy": "nope"}, {"wrap_mode": "zipf"}, {"passes": 0}, {"template": "x"}, {"vocabulary": "dev"}):
         with pytest.raises(ValueError):
             AugmentConfig(**bad)
-
-
-def test_dump_line_is_json_dumps_without_ascii_escapes():
-    from mosaic.augment.run import dump_line
-
-    for obj in [{"a": "plain", "n": [1, 2.5, None, True]}, {"t": "caf\u00e9 \u4e2d"}, {"t": "del\x7f"},
-                {"t": "ctl\x01\n\t\"\\u"}, {"t": "\\u00e9 literal"}, {"t": "emoji \U0001f600"}]:
-        assert dump_line(obj) == json.dumps(obj, ensure_ascii=False)

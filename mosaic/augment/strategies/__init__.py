@@ -52,19 +52,28 @@ class Vocabulary:
 
     def phrasing(self, key: str, rng: random.Random) -> tuple[str, str]:
         """(template, id) drawn from the phrasings of ``key`` such as 'permute/alpha'."""
-        options = self.pick(_all_phrasings()[key])
+        options, ids = self._phrasings[key]
         j = rng.randrange(len(options))
-        return options[j], f"{key}#{self.split[0]}{j}"
+        return options[j], ids[j]
 
-    @property
+    @functools.cached_property
+    def _phrasings(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Per key: the options of this split and their ids ('permute/alpha#t3'), made once."""
+        out = {}
+        for key, p in _all_phrasings().items():
+            options = self.pick(p)
+            out[key] = options, tuple(f"{key}#{self.split[0]}{j}" for j in range(len(options)))
+        return out
+
+    @functools.cached_property
     def number_styles(self) -> tuple[str, ...]:
         return self.pick(styles.NUMBER_STYLES)
 
-    @property
+    @functools.cached_property
     def marker_shapes(self) -> tuple[str, ...]:
         return self.pick(styles.MARKER_SHAPES)
 
-    @property
+    @functools.cached_property
     def marker_words(self) -> tuple[tuple[str, str], ...]:
         return self.pick(styles.MARKER_WORDS)
 
@@ -106,11 +115,19 @@ def _cumulative(mix: tuple) -> tuple[list[str], list[float]]:
 
 def compose(mix: Mapping[str, float], items: Sequence[Item], rng: random.Random, vocab: Vocabulary) -> MosaicPlan:
     """Draw a strategy from the mix and apply it; single-instruction samples are format-only."""
+    return mixer(mix)(items, rng, vocab)
+
+
+def mixer(mix: Mapping[str, float]) -> Callable[[Sequence[Item], random.Random, Vocabulary], MosaicPlan]:
+    """:func:`compose` for one mix, its weights accumulated once (for calling it many times)."""
     names, cum = _cumulative(tuple(mix.items()))
-    name = names[0] if len(names) == 1 else rng.choices(names, cum_weights=cum)[0]
-    if len(items) == 1 and name not in ("primary", "format"):
-        name = "format"
-    return STRATEGIES[name](items, rng, vocab)
+    strategies = [STRATEGIES[n] for n in names]
+    single = [STRATEGIES[n if n in ("primary", "format") else "format"] for n in names]
+
+    def compose_mix(items: Sequence[Item], rng: random.Random, vocab: Vocabulary) -> MosaicPlan:
+        k = 0 if len(names) == 1 else names.index(rng.choices(names, cum_weights=cum)[0])
+        return (single if len(items) == 1 else strategies)[k](items, rng, vocab)
+    return compose_mix
 
 
 def _register_all() -> None:

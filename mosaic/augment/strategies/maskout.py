@@ -18,10 +18,10 @@ def masked_indices(rule: str, items: Sequence[Item], k: int, rng: random.Random)
     n = len(items)
     if rule == "fixed":
         return sorted(rng.sample(range(n), k))
-    if rule == "longest":  # ties: the earlier instruction counts as longer
-        return sorted(sorted(range(n), key=lambda i: (-items[i].words, i))[:k])
+    if rule == "longest":  # ties: the earlier instruction counts as longer (the sort is stable)
+        return sorted(sorted(range(n), key=[-it.words for it in items].__getitem__)[:k])
     if rule == "shortest":
-        return sorted(sorted(range(n), key=lambda i: (items[i].words, i))[:k])
+        return sorted(sorted(range(n), key=[it.words for it in items].__getitem__)[:k])
     if rule == "odd":  # instructions 1, 3, 5, ... (0-based 0, 2, 4, ...)
         return list(range(0, n, 2))
     if rule == "even":

@@ -13,7 +13,7 @@ from .lists import render_numbers
 def _by(key: Callable[[Item], object], reverse: bool = False):
     def order(items: Sequence[Item]) -> list[int]:
         # Python's sort is stable also with reverse=True: ties keep the instruction order.
-        return sorted(range(len(items)), key=lambda i: key(items[i]), reverse=reverse)
+        return sorted(range(len(items)), key=[key(it) for it in items].__getitem__, reverse=reverse)
     return order
 
 

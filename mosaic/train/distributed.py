@@ -23,7 +23,8 @@ from .features import Encoded
 from ..hardware import dist_backend, ds_accelerator, resolve_device
 from .batches import plan_steps
 from .config import TrainConfig
-from .recipe import TrainState, _collate, _loss_sum, _schedule, loss_tokens, prepare_model, step_record, to_device
+from .recipe import (TrainState, _collate, _loss_sum, _schedule, loss_tokens, prepare_model, restore_model,
+                     step_record, to_device)
 
 
 def init_distributed(device: str) -> None:
@@ -74,6 +75,7 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
     per_rank = cfg.grad_accum
     micro_per_step = per_rank * world
     steps = plan_steps([len(e) for e in examples], replace(cfg, grad_accum=micro_per_step), epoch_groups)
+    use_cache = model.config.use_cache
     prepare_model(model, cfg)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(len(steps), cfg.warmup_ratio))
@@ -103,6 +105,7 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
             on_step(record)
         if checkpoint is not None and cfg.save_every and state.step % cfg.save_every == 0:
             _save(engine, checkpoint, state, cfg)
+    restore_model(model, use_cache)
     return state, engine
 
 

@@ -59,6 +59,11 @@ def prepare_model(model, cfg: TrainConfig):
     return model
 
 
+def restore_model(model, use_cache: bool) -> None:
+    """After training: the saved config keeps the model's own ``use_cache`` (generation reads it)."""
+    model.config.use_cache = use_cache
+
+
 def loss_tokens(batches: Sequence[dict]) -> int:
     """Positions whose next token is a target, over all micro-batches of a step."""
     return sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches)
@@ -126,6 +131,7 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
           on_step: Callable[[dict], None] | None = None,
           epoch_groups: Sequence[Sequence[int]] | None = None) -> TrainState:
     torch.manual_seed(cfg.seed)
+    use_cache = model.config.use_cache
     prepare_model(model, cfg).to(cfg.device)
     steps = plan_steps([len(e) for e in examples], cfg, epoch_groups)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -156,4 +162,5 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
             on_step(record)
         if checkpoint is not None and cfg.save_every and state.step % cfg.save_every == 0:
             _save(checkpoint, model, optimizer, scheduler, state, cfg)
+    restore_model(model, use_cache)
     return state

@@ -53,7 +53,9 @@ def test_chunked_loss_and_gradients_equal_the_full_logits_ones(chunk, collate):
 @pytest.mark.parametrize("regime", ["dynamic", "packed"])
 def test_activation_checkpointing_gives_the_same_losses(regime):
     cfg = TrainConfig(regime=regime, max_len=64, batch_size=2, epochs=3, lr=1e-3, warmup_ratio=0.0)
-    plain = train(tiny(), examples(), cfg, pad_id=0).history
+    model = tiny()
+    plain = train(model, examples(), cfg, pad_id=0).history
+    assert model.config.use_cache is True  # switched off while training only: saved checkpoints keep it
     ckpt = train(tiny(), examples(), TrainConfig(**{**cfg.__dict__, "gradient_checkpointing": True}), pad_id=0).history
     assert len(plain) == len(ckpt) >= 3
     for a, b in zip(plain, ckpt):

@@ -1,6 +1,9 @@
 """Training memory (part of ``make bench-train``): peak RSS and real tokens/s of SmolLM2-135M on one
 micro-batch of 4 Mosaic-IT-length samples (about 2000 tokens each, dynamic padding), per precision,
-with and without the chunked loss (mosaic/train/loss.py) and activation checkpointing.
+with and without the chunked loss (mosaic/train/loss.py), activation checkpointing and the fixed glibc
+mmap threshold that training sets together with checkpointing (mosaic/hardware.py
+``host_memory_policy``). The first case of each precision is the recipe as it was before issue 12 (full
+logits); the second is today's default (chunked loss); the last is ``train.gradient_checkpointing=true``.
 
 Each case runs in a fresh process (peak RSS only grows), trains ``--steps`` optimiser steps with the
 recipe (AdamW state included) and reports the process's peak RSS and the real tokens/s of the steps
@@ -16,16 +19,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-CASES = [  # (precision, chunked loss, activation checkpointing)
-    ("fp32", False, False), ("fp32", True, False), ("fp32", True, True),
-    ("bf16", False, False), ("bf16", True, False), ("bf16", True, True),
+CASES = [  # (precision, chunked loss, activation checkpointing, fixed mmap threshold)
+    (p, *flags) for p in ("fp32", "bf16")
+    for flags in ((False, False, False), (True, False, False), (True, True, False), (True, True, True))
 ]
 
 
-def one_case(precision: str, chunked: bool, ckpt: bool, steps: int, batch: int, length: int) -> dict:
+def one_case(precision: str, chunked: bool, ckpt: bool, mmap: bool, steps: int, batch: int, length: int) -> dict:
     import torch
 
-    from mosaic.hardware import bf16_supported
+    from mosaic.hardware import bf16_supported, limit_host_fragmentation
     from mosaic.models.build import build_model
     from mosaic.train.config import TrainConfig
     from mosaic.train.features import IGNORE, Encoded
@@ -33,6 +36,8 @@ def one_case(precision: str, chunked: bool, ckpt: bool, steps: int, batch: int, 
 
     if precision == "bf16" and not bf16_supported("cpu"):
         return {"skipped": "this CPU has no bf16 kernels"}
+    if mmap and not limit_host_fragmentation():
+        return {"skipped": "libc is not glibc"}
     g = torch.Generator().manual_seed(0)
     examples = []
     for i in range(batch * steps):
@@ -58,30 +63,34 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     if args.case:
-        precision, chunked, ckpt = args.case.split(",")
-        print(json.dumps(one_case(precision, chunked == "1", ckpt == "1", args.steps, args.batch_size, args.length)))
+        precision, *flags = args.case.split(",")
+        print(json.dumps(one_case(precision, *(f == "1" for f in flags), args.steps, args.batch_size, args.length)))
         return
+    from mosaic.hardware import describe
+
+    machine = describe("cpu")["device_name"]
     rows = []
-    for precision, chunked, ckpt in CASES:
-        r = subprocess.run([sys.executable, __file__, "--case", f"{precision},{int(chunked)},{int(ckpt)}",
+    for precision, chunked, ckpt, mmap in CASES:
+        r = subprocess.run([sys.executable, __file__, "--case", f"{precision},{int(chunked)},{int(ckpt)},{int(mmap)}",
                             "--steps", str(args.steps), "--batch-size", str(args.batch_size),
                             "--length", str(args.length)], capture_output=True, text=True)
         if r.returncode != 0:
-            raise SystemExit(f"case {precision} chunked={chunked} ckpt={ckpt} failed:\n{r.stderr[-3000:]}")
-        row = {"precision": precision, "chunked_loss": chunked, "checkpointing": ckpt,
+            raise SystemExit(f"case {precision} chunked={chunked} ckpt={ckpt} mmap={mmap} failed:\n{r.stderr[-3000:]}")
+        row = {"precision": precision, "chunked_loss": chunked, "checkpointing": ckpt, "fixed_mmap_threshold": mmap,
                **json.loads(r.stdout.strip().splitlines()[-1])}
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print(f"\nmicro-batch {args.batch_size} x ~{args.length} tokens, SmolLM2-135M, dynamic padding, {args.steps} steps")
-    print("| precision | chunked loss | checkpointing | peak RSS (MB) | real tok/s |\n|---|---|---|---|---|")
+    print(f"\nmicro-batch {args.batch_size} x ~{args.length} tokens, SmolLM2-135M, dynamic padding, {args.steps} steps, {machine}")
+    print("| precision | chunked loss | checkpointing | fixed mmap threshold | peak RSS (MB) | real tok/s |\n"
+          "|---|---|---|---|---|---|")
     for r in rows:
+        head = f"| {r['precision']} | {r['chunked_loss']} | {r['checkpointing']} | {r['fixed_mmap_threshold']} |"
         if "skipped" in r:
-            print(f"| {r['precision']} | {r['chunked_loss']} | {r['checkpointing']} | skipped: {r['skipped']} | |")
+            print(f"{head} skipped: {r['skipped']} | |")
         else:
-            print(f"| {r['precision']} | {r['chunked_loss']} | {r['checkpointing']} | {r['peak_rss_mb']:.0f} | "
-                  f"{r['real_tokens_per_s']:.0f} |")
+            print(f"{head} {r['peak_rss_mb']:.0f} | {r['real_tokens_per_s']:.0f} |")
     if args.json:
-        args.json.write_text(json.dumps({"batch_size": args.batch_size, "length": args.length, "steps": args.steps,
+        args.json.write_text(json.dumps({"machine": machine, "batch_size": args.batch_size, "length": args.length, "steps": args.steps,
                                          "cases": rows}, indent=2) + "\n")
 
 

@@ -7,7 +7,8 @@ Without a GPU it says so and exits 0 (``--allow-cpu`` runs the same checks on th
 is how the script itself is tested). Checks:
   1. bf16 training on the device (model and batches placed there), first-step loss within bf16
      tolerance of an fp32 CPU reference; tokens/s and peak memory;
-  2. packed rows give the loss of the same examples unpacked (block-diagonal attention), fp32;
+  2. packed rows give the loss of the same examples unpacked, under every attention implementation
+     available (sdpa, eager; flash_attention_2 in bf16 where flash-attn is installed);
   3. a run stopped after step 3 and resumed from its step-2 checkpoint reaches the same losses;
   4. the chunked loss equals the full-logits loss on the device;
   5. DeepSpeed ZeRO-2 and ZeRO-3 (nccl on GPUs), one process and two if two GPUs are visible: the
@@ -27,13 +28,14 @@ from pathlib import Path
 STEPS = 6
 
 
-def tiny_model(seed: int = 0):
+def tiny_model(seed: int = 0, attention: str = "sdpa"):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
     return LlamaForCausalLM(LlamaConfig(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512))
+                                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                                        attn_implementation=attention))
 
 
 def examples(n: int = 48):
@@ -84,15 +86,20 @@ def check_bf16_training(device: str) -> str:
 def check_packed_equals_unpacked(device: str) -> str:
     import torch
 
+    from mosaic.hardware import ATTENTION, attention_available
     from mosaic.train.collate import packed_batch, pad_batch
     from mosaic.train.recipe import _loss_sum, to_device
 
-    data, model = examples(6), tiny_model().to(device)
-    with torch.no_grad():
-        packed = _loss_sum(model, to_device(packed_batch([data[:3], data[3:]], 0), device), False).item()
-        alone = sum(_loss_sum(model, to_device(pad_batch([e], 0), device), False).item() for e in data)
-    assert abs(packed - alone) < 1e-4 * abs(alone), (packed, alone)
-    return f"packed {packed:.4f} vs one by one {alone:.4f}"
+    data, figures = examples(6), []
+    for attention in [a for a in ATTENTION if attention_available(a, device)]:
+        model = tiny_model(attention=attention).to(device)
+        precision, tol = ("bf16", 2e-2) if attention == "flash_attention_2" else ("fp32", 1e-4)  # FA2: 16-bit only
+        with torch.no_grad():
+            packed = _loss_sum(model, to_device(packed_batch([data[:3], data[3:]], 0), device), precision).item()
+            alone = sum(_loss_sum(model, to_device(pad_batch([e], 0), device), precision).item() for e in data)
+        assert abs(packed - alone) < tol * abs(alone), (attention, packed, alone)
+        figures.append(f"{attention} ({precision}) packed {packed:.4f} vs one by one {alone:.4f}")
+    return "; ".join(figures)
 
 
 def check_resume(device: str, tmp: Path) -> str:
@@ -129,7 +136,7 @@ def check_chunked_loss(device: str) -> str:
 
     model, batch = tiny_model().to(device), to_device(pad_batch(examples(8), 0), device)
     with torch.no_grad():
-        full, chunked = (_loss_sum(model, batch, False, chunked=c).item() for c in (False, True))
+        full, chunked = (_loss_sum(model, batch, "fp32", chunked=c).item() for c in (False, True))
     assert abs(full - chunked) < 1e-5 * abs(full), (full, chunked)
     return f"chunked {chunked:.5f} vs full logits {full:.5f}"
 

@@ -11,6 +11,7 @@ sees it, so Hydra's ``.hydra/*.yaml`` and ``multirun.yaml`` never hold it (mosai
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -27,6 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
+    if os.environ.get("SLURM_PROCID", "0") != "0":  # a multi-node SLURM job: node 0's runner drives (launch.py)
+        print(f"SLURM task {os.environ['SLURM_PROCID']}: node 0's runner starts this node's workers with srun")
+        return None
     resolved = restore_secrets(select_evals(OmegaConf.to_container(cfg, resolve=True)))
     overrides = [str(o) for o in HydraConfig.get().overrides.task]
     try:

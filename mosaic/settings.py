@@ -15,7 +15,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable
 
 from .augment.engine import AugmentConfig
-from .hardware import DEVICES, PRECISIONS, cuda_available
+from .hardware import (ATTENTION, DEVICES, PRECISIONS, attention_available, cuda_available, resolve_device,
+                       resolve_precision)
 from .train.batches import REGIMES
 from .data.templates import TEMPLATES
 from .secrets import credentials_in_url, looks_like_key
@@ -119,6 +120,7 @@ class ModelSettings:
     max_len: int = field(metadata=at_least(8))
     id: str | None = None
     config: dict = field(default_factory=dict)
+    attn_implementation: str = field(default=ATTENTION[0], metadata=one_of(ATTENTION))
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ class TrainSettings:
     max_steps: int | None = field(metadata=at_least(1))
     save_every: int = field(metadata=at_least(0))
     gradient_checkpointing: bool
+    allow_tf32: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,8 @@ class DeepSpeedSettings:
     """conf/deepspeed/<name>.yaml sets every field of an enabled one."""
     enabled: bool
     stage: int | None = field(default=None, metadata=one_of((2, 3)))
-    nproc: int | None = field(default=None, metadata=at_least(1))
+    nproc: int | str | None = field(default=None, metadata=rule(lambda v: v == "auto" or (isinstance(v, int) and v >= 1),
+                                                                 "an integer >= 1 or 'auto' (one per visible GPU)"))
     offload_optimizer: bool | None = None
     offload_params: bool | None = None
 
@@ -222,10 +226,20 @@ class RunSettings:
     variant: str
     compute_match: dict | None
     device: str = field(metadata=one_of(DEVICES))
+    peak_flops: dict = field(default_factory=dict, metadata=rule(
+        lambda v: all(isinstance(x, (int, float)) and x > 0 for x in v.values()), "a map of device name -> FLOP/s > 0"))
 
     def __post_init__(self):
         if self.device == "cuda" and not cuda_available():
             raise ConfigError("device=cuda but no CUDA device is visible; use device=auto or device=cpu")
+        try:
+            resolve_precision(self.train.precision, resolve_device(self.device))
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        attention = self.model.attn_implementation
+        if not attention_available(attention, resolve_device(self.device)):
+            raise ConfigError(f"model.attn_implementation={attention} needs the flash-attn package and a CUDA device "
+                              "(pip install flash-attn); sdpa runs everywhere")
         aug, train = self.augmentation, self.train
         if aug.enabled and aug.max_tokens > self.model.max_len:
             raise ConfigError(f"augmentation.max_tokens={aug.max_tokens} exceeds model.max_len={self.model.max_len}: "

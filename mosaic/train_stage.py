@@ -11,10 +11,11 @@ import shutil
 import time
 from pathlib import Path
 
+from .cost.peak import device_peak
 from .cost.record import training_cost
 from .data.io import file_sha256, write_json
 from .data.templates import get_template
-from .hardware import describe
+from .hardware import describe, host_memory_policy
 from .models.build import build_model
 from .models.tokenizer import load_tokenizer
 from .prepare import compute_match, data_stage
@@ -78,11 +79,13 @@ def train_in(cfg: dict, work: Path, data: Path, tok, samples: list[dict], encode
     if cfg["deepspeed"].get("enabled"):
         done = launch_deepspeed(cfg, work, data)  # workers train and save the checkpoint
         hist, devices, attention = done["history"], done["world_size"], done["attn_implementation"]
+        host_mmap = done.get("host_mmap_threshold")
         phases["train_s"] = time.perf_counter() - t
         from transformers import AutoConfig  # heavy; only here
 
         model_config = AutoConfig.from_pretrained(work / "checkpoint")
     else:
+        host_mmap = host_memory_policy(train_cfg.device, train_cfg.gradient_checkpointing)
         model = build_model(cfg["model"], len(tok))
         phases["model_s"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -98,8 +101,12 @@ def train_in(cfg: dict, work: Path, data: Path, tok, samples: list[dict], encode
     # The final checkpoint is saved: resume state (optimizer moments: ~1.6 GB for SmolLM2) is no longer needed.
     (work / "train_state.pt").unlink(missing_ok=True)
     shutil.rmtree(work / "ds_checkpoint", ignore_errors=True)
-    record = {"cost": training_cost(hist, model_config, devices, train_cfg.bf16), "phases": phases,
+    where = describe(train_cfg.device)
+    peak = device_peak(train_cfg.device, where["device_name"], train_cfg.precision, train_cfg.tf32,
+                       cfg.get("peak_flops"))
+    record = {"cost": training_cost(hist, model_config, devices, peak), "phases": phases,
               "final_loss": hist[-1]["loss"] if hist else None, "loss_normalisation": LOSS_NORMALISATION,
-              "precision": "bf16" if train_cfg.bf16 else "fp32", "checkpoint_hash": checkpoint_hash(work / "checkpoint"),
-              "placement": {**describe(train_cfg.device), "devices_used": devices, "attn_implementation": attention}}
+              "precision": train_cfg.precision, "checkpoint_hash": checkpoint_hash(work / "checkpoint"),
+              "placement": {**where, "devices_used": devices, "attn_implementation": attention,
+                            "host_mmap_threshold": host_mmap}}
     return record, hist

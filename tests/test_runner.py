@@ -120,6 +120,12 @@ def test_smoke_run_trains_saves_and_records_to_mlflow(tmp_path):
     assert r.data.params["model.tokenizer"] == "smollm2"
     assert len(client.get_metric_history(r.info.run_id, "train/loss")) == 2
     assert "cost/real_tokens" in r.data.metrics
+    # where it ran: device, precision, attention kernel, host allocator and the MFU peak's source
+    where = record["placement"]
+    assert r.data.tags["device"] == where["device"] == "cpu" and r.data.tags["device_name"] == where["device_name"]
+    assert r.data.tags["precision"] == record["precision"] in ("bf16", "fp32")
+    assert r.data.tags["attn_implementation"] == where["attn_implementation"] == "sdpa"
+    assert r.data.tags["host_mmap_threshold"] == "None" and c["peak_source"].startswith("measured")  # no checkpointing
     blob = (tmp_path / "mlflow.db").read_bytes()
     assert b"sk-test-secret-123" not in blob
     artifacts = Path(r.info.artifact_uri.replace("file://", ""))
@@ -162,6 +168,7 @@ def test_deepspeed_zero3_run_through_torchrun(tmp_path):
     assert (run_dir / "checkpoint" / "model.safetensors").is_file()  # gathered from the ZeRO-3 shards
     assert record["cost"]["devices"] == 2 and record["cost"]["optimizer_steps"] == 2
     assert 9 < record["final_loss"] < 12  # a random tiny model: about ln(49152)
+    assert record["placement"]["attn_implementation"] == "sdpa" and "host_mmap_threshold" in record["placement"]
 
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(run_dir / "checkpoint")  # reloads in a plain process

@@ -8,13 +8,17 @@ every rank before DeepSpeed partitions them).
 """
 from __future__ import annotations
 
+from ..hardware import ATTENTION
 from . import smollm2
 
 
 def build_model(model_cfg: dict, vocab: int, zero3: dict | None = None):
-    """An fp32 causal LM; ``random_llama`` is seeded, so every build is the same model."""
+    """An fp32 causal LM; ``random_llama`` is seeded, so every build is the same model. Attention is
+    ``model_cfg["attn_implementation"]`` (default sdpa: on CPU and GPU its kernels keep no L x L matrix)."""
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig
+
+    attention = {"attn_implementation": model_cfg.get("attn_implementation", ATTENTION[0])}
 
     keep_alive = None
     if zero3 is not None:
@@ -24,11 +28,11 @@ def build_model(model_cfg: dict, vocab: int, zero3: dict | None = None):
     if model_cfg["source"] == "random_llama":
         torch.manual_seed(0)
         model = AutoModelForCausalLM.from_config(LlamaConfig(vocab_size=vocab, max_position_embeddings=model_cfg["max_len"],
-                                                             **model_cfg.get("config", {})))
+                                                             **model_cfg.get("config", {})), **attention)
     elif model_cfg["source"] == "smollm2":
-        model = AutoModelForCausalLM.from_pretrained(smollm2.model_dir(), dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(smollm2.model_dir(), dtype=torch.float32, **attention)
     else:
-        model = AutoModelForCausalLM.from_pretrained(model_cfg["id"], dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(model_cfg["id"], dtype=torch.float32, **attention)
     del keep_alive
     return model
 

@@ -27,6 +27,8 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     seed: int = 0
     bf16: bool = False
+    fp16: bool = False  # CUDA only: autocast fp16 with a dynamic loss scale (DeepSpeed: its fp16 mode)
+    tf32: bool = False  # fp32 matmuls in TF32 on GPUs that have it (train.allow_tf32)
     device: str = "cpu"  # where the single-process recipe trains (mosaic/hardware.py resolves ``device: auto``)
     max_steps: int | None = None  # stop early (smoke tests, cost probes)
     max_real_tokens: int | None = None  # stop at the step that reaches this many real tokens (compute matching)
@@ -34,14 +36,19 @@ class TrainConfig:
     gradient_checkpointing: bool = False  # recompute each decoder layer in the backward pass (less memory)
     chunked_loss: bool = True  # the loss from hidden states a chunk at a time (train/loss.py); False: full logits
 
+    @property
+    def precision(self) -> str:
+        return "fp16" if self.fp16 else "bf16" if self.bf16 else "fp32"
+
 
 def train_config(cfg: dict) -> TrainConfig:
     tc = cfg["train"]
     device = resolve_device(cfg.get("device", "auto"))
-    bf16 = resolve_precision(tc["precision"], device) == "bf16"
+    precision = resolve_precision(tc["precision"], device)
     return TrainConfig(regime=tc["regime"], max_len=cfg["model"]["max_len"], batch_size=tc["batch_size"],
                        grad_accum=tc["grad_accum"], epochs=tc["epochs"], lr=tc["lr"], weight_decay=tc["weight_decay"],
-                       warmup_ratio=tc["warmup_ratio"], max_grad_norm=tc["max_grad_norm"], seed=cfg["seed"], bf16=bf16,
+                       warmup_ratio=tc["warmup_ratio"], max_grad_norm=tc["max_grad_norm"], seed=cfg["seed"],
+                       bf16=precision == "bf16", fp16=precision == "fp16", tf32=tc.get("allow_tf32", False),
                        max_steps=tc["max_steps"], save_every=tc["save_every"],
                        gradient_checkpointing=tc["gradient_checkpointing"], device=device)
 

@@ -45,7 +45,8 @@ def deepspeed_config(cfg: TrainConfig, stage: int, world: int, micro_per_rank: i
         zero["offload_param"] = {"device": "cpu"}
     return {"train_micro_batch_size_per_gpu": cfg.batch_size, "gradient_accumulation_steps": micro_per_rank,
             "train_batch_size": cfg.batch_size * micro_per_rank * world, "gradient_clipping": cfg.max_grad_norm,
-            "bf16": {"enabled": cfg.bf16}, "zero_optimization": zero}
+            "bf16": {"enabled": cfg.bf16}, "fp16": {"enabled": cfg.fp16, "loss_scale": 0},  # 0: dynamic
+            "zero_optimization": zero}
 
 
 def _resume(engine, checkpoint: Path, cfg: TrainConfig) -> TrainState:
@@ -92,7 +93,7 @@ def train_deepspeed(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id
         n_loss = loss_tokens(batches)
         total = torch.zeros((), device=engine.device)
         for b in batches[rank::world]:
-            loss_sum = _loss_sum(engine, b, cfg.bf16, cfg.chunked_loss)
+            loss_sum = _loss_sum(engine, b, cfg.precision, cfg.chunked_loss)
             engine.backward(loss_sum * world / n_loss, scale_wrt_gas=False)
             engine.step()
             total += loss_sum.detach().float()

@@ -13,18 +13,19 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
+from ..hardware import autocast
 from .features import IGNORE
 
 CHUNK = 1024  # positions per chunk: 1024 x 49152 x 4 B = 200 MB of fp32 logits at a time
 
 
-def _chunk_loss(hidden: torch.Tensor, head: torch.nn.Module, targets: torch.Tensor, bf16: bool) -> torch.Tensor:
-    with torch.autocast(hidden.device.type, dtype=torch.bfloat16, enabled=bf16):
+def _chunk_loss(hidden: torch.Tensor, head: torch.nn.Module, targets: torch.Tensor, precision: str) -> torch.Tensor:
+    with autocast(hidden.device.type, precision):
         logits = head(hidden)
     return F.cross_entropy(logits.float(), targets, reduction="sum")
 
 
-def chunked_loss_sum(hidden: torch.Tensor, head: torch.nn.Module, labels: torch.Tensor, bf16: bool = False,
+def chunked_loss_sum(hidden: torch.Tensor, head: torch.nn.Module, labels: torch.Tensor, precision: str = "fp32",
                      chunk: int = CHUNK) -> torch.Tensor:
     """Sum of next-token losses: position t's hidden state predicts ``labels[t + 1]``."""
     h = hidden[:, :-1].reshape(-1, hidden.size(-1))
@@ -33,7 +34,7 @@ def chunked_loss_sum(hidden: torch.Tensor, head: torch.nn.Module, labels: torch.
     h, y = h.index_select(0, keep), y.index_select(0, keep)
     total = hidden.new_zeros((), dtype=torch.float32)
     for s in range(0, y.numel(), chunk):
-        total = total + checkpoint(_chunk_loss, h[s:s + chunk], head, y[s:s + chunk], bf16, use_reentrant=False)
+        total = total + checkpoint(_chunk_loss, h[s:s + chunk], head, y[s:s + chunk], precision, use_reentrant=False)
     return total
 
 

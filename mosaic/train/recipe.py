@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from ..hardware import allow_tf32, autocast
 from .batches import plan_steps
 from .collate import packed_batch, pad_batch
 from .config import TrainConfig
@@ -34,17 +35,19 @@ class TrainState:
     history: list[dict] = field(default_factory=list)
 
 
-def _loss_sum(model, batch: dict, bf16: bool, chunked: bool = True) -> torch.Tensor:
+def _loss_sum(model, batch: dict, precision: str, chunked: bool = True) -> torch.Tensor:
     """Sum of next-token losses over labelled positions. ``model`` may be a DeepSpeed engine (its forward
     runs, so ZeRO's hooks do); with ``chunked`` the logits are never built for the whole batch."""
-    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    # use_cache=False: with a KV cache, Transformers stops reading restarting position ids as packed
+    # examples, and packed rows would attend across examples (tests/train/test_collate.py).
+    inputs = {**{k: v for k, v in batch.items() if k != "labels"}, "use_cache": False}
     device = batch["input_ids"].device.type
-    with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+    with autocast(device, precision):
         if not chunked:
             return full_loss_sum(model(**inputs).logits, batch["labels"])
         out = model(**inputs, output_hidden_states=True, logits_to_keep=1)
     head = getattr(model, "module", model).get_output_embeddings()
-    return chunked_loss_sum(out.hidden_states[-1], head, batch["labels"], bf16)
+    return chunked_loss_sum(out.hidden_states[-1], head, batch["labels"], precision)
 
 
 def prepare_model(model, cfg: TrainConfig):
@@ -79,16 +82,17 @@ def step_record(step: int, loss: float, n_loss: int, grad_norm: float, lr: float
             "causal_pairs": sum(n * (n + 1) // 2 for n in lengths), "seconds": seconds}
 
 
-def accumulate(model, batches: Sequence[dict], bf16: bool = False, chunked: bool = True) -> tuple[float, int]:
-    """Backward over the micro-batches of one step, each scaled by the step's total loss tokens.
-
-    Returns (mean loss per token, loss tokens). Gradients equal those of one batch holding all rows.
+def accumulate(model, batches: Sequence[dict], precision: str = "fp32", chunked: bool = True,
+               scaler=None) -> tuple[float, int]:
+    """Backward over the micro-batches of one step, each scaled by the step's total loss tokens (and by
+    ``scaler``'s loss scale in fp16). Returns (mean loss per token, loss tokens). Gradients equal those
+    of one batch holding all rows.
     """
     n_loss = loss_tokens(batches)
     total = 0.0
     for b in batches:
-        loss_sum = _loss_sum(model, b, bf16, chunked)
-        (loss_sum / n_loss).backward()
+        loss_sum = _loss_sum(model, b, precision, chunked)
+        (scaler.scale(loss_sum / n_loss) if scaler is not None else loss_sum / n_loss).backward()
         total += loss_sum.item()
     return total / n_loss, n_loss
 
@@ -114,13 +118,13 @@ def _schedule(total: int, warmup_ratio: float) -> Callable[[int], float]:
     return factor
 
 
-def _save(path: Path, model, optimizer, scheduler, state: TrainState, cfg: TrainConfig) -> None:
+def _save(path: Path, model, optimizer, scheduler, scaler, state: TrainState, cfg: TrainConfig) -> None:
     # a unique name (the next run removes one a kill left behind: mosaic/stages.py DEBRIS_FILES)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "state": asdict(state), "config": asdict(cfg)}, tmp)
+                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "state": asdict(state), "config": asdict(cfg)}, tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -133,9 +137,11 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
     torch.manual_seed(cfg.seed)
     use_cache = model.config.use_cache
     prepare_model(model, cfg).to(cfg.device)
+    allow_tf32(cfg.device, cfg.tf32)
     steps = plan_steps([len(e) for e in examples], cfg, epoch_groups)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(len(steps), cfg.warmup_ratio))
+    scaler = torch.amp.GradScaler(cfg.device, enabled=cfg.fp16)  # a pass-through unless fp16
     state = TrainState()
     if checkpoint is not None and checkpoint.exists():
         saved = torch.load(checkpoint, weights_only=False)
@@ -144,14 +150,17 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
+        scaler.load_state_dict(saved.get("scaler") or {})
         state = TrainState(**saved["state"])
     model.train()
     for s in range(state.step, len(steps)):
         t0 = time.perf_counter()
         batches = [to_device(_collate(examples, rows, cfg, pad_id), cfg.device) for rows in steps[s]]
-        loss, n_loss = accumulate(model, batches, cfg.bf16, cfg.chunked_loss)
+        loss, n_loss = accumulate(model, batches, cfg.precision, cfg.chunked_loss, scaler)
+        scaler.unscale_(optimizer)
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        optimizer.step()
+        scaler.step(optimizer)  # fp16: skipped when the gradients overflowed
+        scaler.update()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         record = step_record(s + 1, loss, n_loss, float(grad_norm), scheduler.get_last_lr()[0], steps[s], batches,
@@ -161,6 +170,6 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
         if on_step:
             on_step(record)
         if checkpoint is not None and cfg.save_every and state.step % cfg.save_every == 0:
-            _save(checkpoint, model, optimizer, scheduler, state, cfg)
+            _save(checkpoint, model, optimizer, scheduler, scaler, state, cfg)
     restore_model(model, use_cache)
     return state

@@ -15,6 +15,7 @@ import torch
 
 from ..data.io import write_json
 from ..data.templates import get_template
+from ..hardware import host_memory_policy
 from ..models.build import build_model
 from ..models.tokenizer import load_tokenizer
 from .config import epoch_groups, resolved_train_config
@@ -29,6 +30,7 @@ def main(run_dir: str, data: str) -> None:
     samples = read_samples(data)
     encoded = encode_samples(tok, get_template(cfg["model"]["template"]), samples, cfg["model"]["max_len"])
     ds, tc = cfg["deepspeed"], resolved_train_config(cfg, run)
+    host_mmap = host_memory_policy(tc.device, tc.gradient_checkpointing)
     init_distributed(tc.device)
     zero3 = deepspeed_config(tc, 3, torch.distributed.get_world_size(), tc.grad_accum, ds["offload_optimizer"],
                              ds["offload_params"]) if ds["stage"] == 3 else None
@@ -40,7 +42,8 @@ def main(run_dir: str, data: str) -> None:
     if torch.distributed.get_rank() == 0:
         write_json(run / "history.json", {"steps": state.step, "history": state.history,
                                           "world_size": torch.distributed.get_world_size(),
-                                          "attn_implementation": model.config._attn_implementation})
+                                          "attn_implementation": model.config._attn_implementation,
+                                          "host_mmap_threshold": host_mmap})
     torch.distributed.barrier()
     torch.distributed.destroy_process_group()
     finish()

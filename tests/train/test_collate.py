@@ -1,12 +1,17 @@
-"""Loss masking and the three batching regimes on a tiny random Llama with the real SmolLM2 tokenizer."""
+"""Loss masking and the three batching regimes on a tiny random Llama with the real SmolLM2 tokenizer.
+
+The reference for every collated batch is each example run alone (batch of one, no padding, no mask);
+the packing test runs under every attention implementation available here (mosaic/hardware.py)."""
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from mosaic.data.sources import resolve_examples
 from mosaic.data.templates import get_template
+from mosaic.hardware import ATTENTION, attention_available
 from mosaic.train.collate import packed_batch, pad_batch
 from mosaic.train.features import IGNORE, encode
+from mosaic.train.recipe import _loss_sum
 from mosaic.train.packing import best_fit_decreasing, next_fit
 
 
@@ -16,11 +21,14 @@ def examples(tokenizer):
     return [encode(tokenizer, tpl, e.prompt, e.output) for e in list(resolve_examples("bundled"))[:4]]
 
 
-@pytest.fixture(scope="module")
-def model(tokenizer):
+AVAILABLE = [a for a in ATTENTION if attention_available(a, "cuda" if torch.cuda.is_available() else "cpu")]
+
+
+def tiny_llama(tokenizer, attention: str = "sdpa"):
     torch.manual_seed(0)
     cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048)
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                      attn_implementation=attention)
     return LlamaForCausalLM(cfg)
 
 
@@ -44,28 +52,52 @@ def test_static_and_dynamic_padding_shapes(tokenizer, examples):
         pad_batch(examples, tokenizer.pad_token_id, pad_to=8)
 
 
-def loss_and_grads(model, batch):
+def loss_and_grads(model, batches):
+    """Summed next-token loss over ``batches`` (one dict or a list) and the gradients of that sum."""
     model.zero_grad()
-    loss = model(**batch).loss
+    batches = batches if isinstance(batches, list) else [batches]
+    loss = sum(_loss_sum(model, b, "fp32", chunked=False) for b in batches)  # the training forward
     loss.backward()
     return loss.item(), {n: p.grad.clone() for n, p in model.named_parameters()}
 
 
-def test_packed_equals_unpacked_and_leaking_attention_does_not(tokenizer, model, examples):
+def assert_same(got, ref):
+    assert got[0] == pytest.approx(ref[0], rel=1e-5)
+    for name, g in got[1].items():
+        torch.testing.assert_close(g, ref[1][name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def alone(model, examples):
+    return loss_and_grads(model, [pad_batch([e], 0) for e in examples])
+
+
+def test_right_padding_needs_no_mask(tokenizer, examples):
+    """A dynamic batch (no mask) computes what each example computes alone, and what the same batch with
+    an explicit 2-D padding mask computes."""
+    model = tiny_llama(tokenizer)
+    batch = pad_batch(examples, tokenizer.pad_token_id)
+    assert "attention_mask" not in batch
+    ref = alone(model, examples)
+    assert_same(loss_and_grads(model, batch), ref)
+    mask = (torch.arange(batch["input_ids"].size(1))[None] < torch.tensor([len(e) for e in examples])[:, None])
+    assert_same(loss_and_grads(model, {**batch, "attention_mask": mask.long()}), ref)
+
+
+@pytest.mark.parametrize("attention", AVAILABLE)
+def test_packed_equals_alone_and_leaking_attention_does_not(tokenizer, examples, attention):
+    model = tiny_llama(tokenizer, attention)
+    assert model.config._attn_implementation == attention and model.config.use_cache  # the trap is armed
     pad = tokenizer.pad_token_id
     rows = [[examples[i] for i in row] for row in next_fit([len(e) for e in examples], 2048)]
-    assert len(rows) < len(examples)  # really packed
-    ref_loss, ref_grads = loss_and_grads(model, pad_batch(examples, pad))
-    loss, grads = loss_and_grads(model, packed_batch(rows, pad))
-    assert loss == pytest.approx(ref_loss, rel=1e-5)
-    for name, g in grads.items():
-        torch.testing.assert_close(g, ref_grads[name], rtol=1e-4, atol=1e-6, msg=name)
+    assert len(rows) < len(examples) and any(len(r) > 1 for r in rows)  # really packed
+    ref = alone(model, examples)
+    got = loss_and_grads(model, packed_batch(rows, pad))
+    assert_same(got, ref)
     # Negative control: with attention across examples, the same checks fail.
-    leaky_loss, leaky_grads = loss_and_grads(model, packed_batch(rows, pad, block_diagonal=False))
-    assert abs(leaky_loss - ref_loss) > 100 * max(abs(loss - ref_loss), 1e-7)
+    leaky = loss_and_grads(model, packed_batch(rows, pad, block_diagonal=False))
+    assert abs(leaky[0] - ref[0]) > 100 * max(abs(got[0] - ref[0]), 1e-7)
     with pytest.raises(AssertionError):
-        for name, g in leaky_grads.items():
-            torch.testing.assert_close(g, ref_grads[name], rtol=1e-4, atol=1e-6, msg=name)
+        assert_same(leaky, ref)
 
 
 def test_packing_requires_masked_first_token(tokenizer):

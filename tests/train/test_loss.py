@@ -35,12 +35,12 @@ def test_chunked_loss_and_gradients_equal_the_full_logits_ones(chunk, collate):
     data = examples()
     batch = pad_batch(data, 0) if collate == "padded" else packed_batch([data[:3], data[3:]], 0)
     model = tiny()
-    full = _loss_sum(model, batch, bf16=False, chunked=False)
+    full = _loss_sum(model, batch, "fp32", chunked=False)
     full.backward()
     reference = grads(model)
     model.zero_grad()
     inputs = {k: v for k, v in batch.items() if k != "labels"}
-    hidden = model(**inputs, output_hidden_states=True, logits_to_keep=1).hidden_states[-1]
+    hidden = model(**inputs, use_cache=False, output_hidden_states=True, logits_to_keep=1).hidden_states[-1]
     chunked = chunked_loss_sum(hidden, model.get_output_embeddings(), batch["labels"], chunk=chunk)
     chunked.backward()
     assert chunked.item() == pytest.approx(full.item(), rel=1e-6, abs=1e-5)

@@ -109,8 +109,8 @@ def host_memory_policy(device: str, checkpointing: bool) -> int | None:
     """What a training process does about host-heap fragmentation; returns the mmap threshold it set.
 
     With activation checkpointing on a CPU, a fixed threshold halves peak RSS at no cost in speed
-    (SmolLM2-135M, 4 x 2000 tokens, chunked loss: 6.5 -> 3.2 GB fp32, 6.1 -> 3.3 GB bf16). Without
-    checkpointing every step maps and faults in gigabytes afresh: 25% fewer tokens/s for 12% less
+    (SmolLM2-135M, 4 x 2000 tokens, chunked loss: 6.6 -> 3.2 GiB fp32, 5.0 -> 3.2 GiB bf16). Without
+    checkpointing every step maps and faults in gigabytes afresh: 25% fewer tokens/s for 15% less
     memory, so glibc keeps its default (``make bench-train``, README "Memory")."""
     if device == "cpu" and checkpointing and limit_host_fragmentation():
         return HOST_MMAP_THRESHOLD

@@ -123,7 +123,9 @@ def log_training_run(cfg: dict, record: dict, repo: Path, tags: dict[str, str], 
         for h in history:
             mlflow.log_metrics({"train/loss": h["loss"], "train/lr": h["lr"], "train/grad_norm": h["grad_norm"]},
                                step=h["step"])
-        mlflow.log_metrics({f"cost/{k}": float(v) for k, v in record["cost"].items()})
+        cost = record["cost"]
+        mlflow.log_metrics({f"cost/{k}": float(v) for k, v in cost.items() if isinstance(v, (int, float))})
+        mlflow.set_tags({f"cost/{k}": v for k, v in cost.items() if isinstance(v, str)})  # e.g. peak_source
         mlflow.log_dict(safe, "config.json")
         mlflow.log_dict(record["data"], "data_stats.json")
         return active.info.run_id

@@ -3,7 +3,7 @@ real and processed tokens, wall time, useful FLOPs, MFU against the device's pea
 from __future__ import annotations
 
 from .flops import ModelShape
-from .peak import device_peak, mfu
+from .peak import mfu
 
 
 def training_cost(history: list[dict], model_config, devices: int, peak: tuple[float, str]) -> dict:

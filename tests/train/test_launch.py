@@ -22,7 +22,7 @@ def test_several_slurm_nodes_meet_at_a_rendezvous_on_the_runners_node():
     assert flags["--nnodes"] == "4" and flags["--nproc_per_node"] == "8"
     assert flags["--rdzv_backend"] == "c10d" and flags["--rdzv_endpoint"] == f"gpu017:{RDZV_PORT}"
     assert flags["--rdzv_id"] == "8812" and cmd[-3:] == ["mosaic.train.worker", str(WORK), str(DATA)]
-    assert f"gpu017:29611" in torchrun_command(8, WORK, DATA, {**env, "MOSAIC_RDZV_PORT": "29611"}, "gpu017")
+    assert "gpu017:29611" in torchrun_command(8, WORK, DATA, {**env, "MOSAIC_RDZV_PORT": "29611"}, "gpu017")
 
 
 def test_auto_workers_are_the_visible_devices():

@@ -106,12 +106,14 @@ def limit_host_fragmentation(threshold: int = HOST_MMAP_THRESHOLD) -> bool:
 
 
 def host_memory_policy(device: str, checkpointing: bool) -> int | None:
-    """What a training process does about host-heap fragmentation; returns the mmap threshold it set.
+    """What a training process does about host-heap fragmentation; returns the mmap threshold it set
+    (process-wide, for the rest of the process: mallopt cannot be scoped).
 
-    With activation checkpointing on a CPU, a fixed threshold halves peak RSS at no cost in speed
-    (SmolLM2-135M, 4 x 2000 tokens, chunked loss: 6.6 -> 3.2 GiB fp32, 5.0 -> 3.2 GiB bf16). Without
-    checkpointing every step maps and faults in gigabytes afresh: 25% fewer tokens/s for 15% less
-    memory, so glibc keeps its default (``make bench-train``, README "Memory")."""
+    With activation checkpointing on a CPU, a fixed threshold halves peak RSS (SmolLM2-135M, 4 x 2000
+    tokens, chunked loss: 6.6 -> 3.2 GiB fp32, 5.0 -> 3.2 GiB bf16) with no speed cost that runs on a
+    shared machine could separate from noise. Without checkpointing every step maps and faults in
+    gigabytes afresh: 25% fewer tokens/s for 15% less memory in one quiet run, so glibc keeps its
+    default there (``make bench-train``, README "Training memory")."""
     if device == "cpu" and checkpointing and limit_host_fragmentation():
         return HOST_MMAP_THRESHOLD
     return None

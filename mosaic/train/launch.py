@@ -22,8 +22,8 @@ def worker_count(nproc, device: str) -> int:
 def torchrun_command(nproc: int, work: Path, data: Path, env: dict, host: str) -> list[str]:
     """The worker launch. One node: ``torchrun --standalone``. Inside a SLURM allocation of N > 1 nodes
     (``SLURM_JOB_NUM_NODES``), ``srun --overlap`` starts one torchrun per node (inside the job step the
-    runner is in) and they meet at a c10d rendezvous
-    on ``host`` (the node the runner is on), keyed by the job id; torchrun then numbers nodes and ranks."""
+    runner is in); they meet at a c10d rendezvous on ``host`` (the runner's node), keyed by the job id,
+    and torchrun numbers nodes and ranks."""
     worker = ["-m", "mosaic.train.worker", str(work), str(data)]
     nodes = int(env.get("SLURM_JOB_NUM_NODES", "1") or 1)
     if nodes <= 1:

@@ -9,6 +9,7 @@ runs each table row came from). Modules:
 - ``order``: variant order (augmentation registry) and adapter order (metric prefixes in the store);
 - ``paper``: what the paper reports (the variants it compares, its Table 1 metrics);
 - ``stats``: Student-t intervals and paired differences (pure);
+- ``paired``: item-level paired bootstrap, McNemar, MDE, Holm and the verdict rules on them (pure);
 - ``tables`` / ``study_tables`` / ``sweeps``: the table type and the tables of a study;
 - ``claims`` / ``verdicts`` / ``report_md``: the paper's claims as records, the verdict rules, REPORT.md;
 - ``figures``: matplotlib figures; ``trail``: ``runs.json``; ``build``: all of the above, in order.

@@ -22,7 +22,7 @@ from mosaic.tracking import client_for, find_run
 from .adapters import get_adapter
 from .context import EvalContext
 
-ORDER = ("lm_eval", "alpaca_eval", "mt_bench", "mosaic_bench", "pairwise")  # generation-sharing order
+ORDER = ("lm_eval", "verifiable", "alpaca_eval", "mt_bench", "mosaic_bench", "pairwise")  # generation-sharing order
 
 
 class EvaluationFailed(RuntimeError):

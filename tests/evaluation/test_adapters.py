@@ -194,3 +194,21 @@ def test_mosaic_bench_end_to_end(ctx):
     assert {"mosaic_bench/train/structure_acc", "mosaic_bench/heldout/structure_acc"} <= set(res.metrics)
     lines = (ctx.out_dir / "mosaic_bench" / "responses.jsonl").read_text().splitlines()
     assert len(lines) == 34 and json.loads(lines[0])["check"]["content_total"] >= 1
+
+
+def test_verifiable_scores_heldout_tasks_item_by_item(ctx):
+    from evaluation.adapters.verifiable import score
+    from mosaic.data.sources import resolve_examples
+    from mosaic.data.verifiable import generate
+
+    res = get_adapter("verifiable")(ctx, {"n": 24, "max_new_tokens": 8})
+    items = [json.loads(x) for x in (ctx.out_dir / "verifiable" / "items.jsonl").read_text().splitlines()]
+    assert len(items) == res.info["n_items"] == 24
+    assert res.metrics["verifiable/accuracy"] == sum(i["correct"] for i in items) / 24
+    train_ids = {e.id for e in resolve_examples("verifiable:2000")}
+    assert not train_ids & {i["id"] for i in items}  # never a training task
+    tasks = generate("heldout", 24)
+    correct, metrics, rows = score(tasks, [t.answer for t in tasks])  # the canonical answers score 1
+    assert all(correct) and metrics["verifiable/accuracy"] == 1.0 and sum(r["n"] for r in rows) == 24
+    correct, metrics, _ = score(tasks, ["no idea"] * 24)
+    assert not any(correct) and metrics["verifiable/accuracy"] == 0.0

@@ -179,6 +179,11 @@ def test_lm_eval_bundled_suite_through_simple_evaluate(ctx):
     assert tasks == {"mosaic_mc_arithmetic", "mosaic_mc_science", "mosaic_mc_commonsense", "mosaic_mc_language"}
     assert all(r["n"] == 6 and 0 <= r["value"] <= 1 for r in res.tables["lm_eval"])
     assert res.metrics["lm_eval/average"] == pytest.approx(sum(r["value"] for r in res.tables["lm_eval"]) / 4)
+    samples = json.loads((ctx.out_dir / "lm_eval" / "samples.json").read_text())
+    for r in res.tables["lm_eval"]:  # every item's score is kept, and they average to the task's value
+        items = samples[r["task"]]
+        assert sorted(i["doc_id"] for i in items) == list(range(6))
+        assert sum(i[r["metric"]] for i in items) / 6 == pytest.approx(r["value"])
 
 
 def test_lm_eval_unknown_suite_is_named(ctx):

@@ -27,6 +27,7 @@ from .train.batches import plan_steps
 from .train.config import TrainConfig, epoch_groups, train_config, with_plan
 from .train.features import encode_samples, read_samples
 from .train.launch import launch_deepspeed
+from .train.progress import StepProgress
 from .train.recipe import LOSS_NORMALISATION, train
 
 
@@ -93,8 +94,10 @@ def train_in(cfg: dict, work: Path, data: Path, tok, samples: list[dict], encode
         probe = make_probe(cfg, heldout, work, tok.pad_token_id, train_cfg.precision)
         phases["model_s"] = time.perf_counter() - t
         t = time.perf_counter()
+        groups = epoch_groups(cfg, samples)
+        progress = StepProgress(len(plan_steps([len(e) for e in encoded], train_cfg, groups)), cfg["run_name"])
         state = train(model, encoded, train_cfg, tok.pad_token_id, checkpoint=work / "train_state.pt",
-                      epoch_groups=epoch_groups(cfg, samples), probe=probe)
+                      epoch_groups=groups, probe=probe, on_step=progress)
         hist = state.history
         phases["train_s"] = time.perf_counter() - t
         if probe is not None:

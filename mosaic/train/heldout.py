@@ -13,6 +13,7 @@ values, because resumed training reproduces the same steps.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,9 @@ class HeldoutProbe:
         self.points = sorted([p for p in self.points if p["milestone"] != milestone] + [point],
                              key=lambda p: (p["real_tokens_seen"], p["step"]))
         write_json(self.path, {"every_real_tokens": self.every, "points": self.points})
+        print(f"[probe] step {step}, {self.seen} real tokens seen: held-out NLL "
+              + ", ".join(f"{k} {v['nll_per_token']:.4f}" for k, v in sets.items()) + f" ({point['seconds']:.0f}s)",
+              file=sys.stderr, flush=True)
         return point
 
     def start(self, model, history: Sequence[dict]) -> None:

@@ -22,7 +22,7 @@ from mosaic.tracking import client_for, find_run
 from .adapters import get_adapter
 from .context import EvalContext
 
-ORDER = ("lm_eval", "alpaca_eval", "mt_bench", "mosaic_bench", "pairwise")  # generation-sharing order
+ORDER = ("lm_eval", "verifiable", "alpaca_eval", "mt_bench", "mosaic_bench", "pairwise")  # generation-sharing order
 
 
 class EvaluationFailed(RuntimeError):
@@ -99,6 +99,7 @@ def _run_adapters(cfg: dict, checkpoint: Path, baseline: Path | None, work: Path
             acfg["baseline_context"] = context_for(cfg, baseline, work / "baseline",
                                                    model_id=f"{variant}-s{cfg['seed']}") if baseline else None
         started = time.perf_counter()
+        print(f"[eval] {name}: running ...", flush=True)
         try:
             res = get_adapter(name)(ctx, acfg)
         except Exception as e:  # recorded, then raised after the other adapters ran

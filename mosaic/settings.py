@@ -167,6 +167,15 @@ class TrainSettings:
 
 
 @dataclass(frozen=True)
+class ProbeSettings:
+    """Held-out response loss during training (mosaic/probe.py); off while ``every_real_tokens`` is null."""
+    every_real_tokens: int | None = field(default=None, metadata=at_least(1))
+    examples: int = field(default=64, metadata=at_least(1))
+    mosaic_samples: int = field(default=8, metadata=at_least(0))
+    batch_size: int = field(default=8, metadata=at_least(1))
+
+
+@dataclass(frozen=True)
 class DeepSpeedSettings:
     """conf/deepspeed/<name>.yaml sets every field of an enabled one."""
     enabled: bool
@@ -219,6 +228,7 @@ class RunSettings:
     train: TrainSettings
     deepspeed: DeepSpeedSettings
     judge: JudgeSettings
+    probe: ProbeSettings
     seed: int = field(metadata=at_least(0))
     study: str = field(metadata=rule(lambda v: v not in ("", RESERVED_STUDY), f"a name other than {RESERVED_STUDY!r}"))
     run_name: str = field(metadata=rule(lambda v: bool(v) and "/" not in v, "a name without '/'"))
@@ -250,12 +260,15 @@ class RunSettings:
         if self.compute_match and aug.enabled:
             raise ConfigError("compute_match matches ORIGINAL instruction tuning to a Mosaic-IT run: "
                               "it needs augmentation=none")
+        if self.probe.every_real_tokens and self.deepspeed.enabled:
+            raise ConfigError("probe.every_real_tokens is measured by the single-process recipe: set it to null "
+                              "with deepspeed (or evaluate the final checkpoint)")
         if self.compute_match:
             parse(AugmentationSettings, self.compute_match, "compute_match")
 
 
 GROUPS = {"model": ModelSettings, "dataset": DatasetSettings, "augmentation": AugmentationSettings,
-          "train": TrainSettings, "deepspeed": DeepSpeedSettings, "judge": JudgeSettings}
+          "train": TrainSettings, "deepspeed": DeepSpeedSettings, "judge": JudgeSettings, "probe": ProbeSettings}
 # Keys of the composed config that other layers own (evaluation adapters, generation, tracking, Hydra extras).
 OWNED_ELSEWHERE = ("eval", "generation", "tracking", "force")
 
@@ -278,8 +291,8 @@ def check(cfg: dict) -> RunSettings:
     if unknown:
         raise ConfigError(f"{unknown[0]} is not a run setting (known: {sorted(top | set(OWNED_ELSEWHERE))})")
     for group, cls in GROUPS.items():  # no deepspeed group: a single process
-        values[group] = parse(cls, (cfg.get(group) or {"enabled": False}) if group == "deepspeed" else cfg.get(group),
-                              group)
+        default = {"enabled": False} if group == "deepspeed" else {} if group == "probe" else None
+        values[group] = parse(cls, cfg.get(group) or default, group)
     settings = parse(RunSettings, values, "")
     if settings.augmentation.enabled:
         _check_augmentation(cfg)

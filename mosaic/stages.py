@@ -27,6 +27,7 @@ from typing import Iterator
 from .augment.engine import TRANSFORM_VERSION
 from .data import facts, verifiable
 from .data.bundled import INSTRUCTIONS
+from .data.sources import union_parts
 from .data.hub import default_cache_dir
 from .data.io import write_json
 from .data.templates import get_template
@@ -84,6 +85,9 @@ def checkpoint_hash(directory: str | Path) -> str:
 def source_fingerprint(spec: str) -> str:
     """What a ``dataset.spec`` reads, by content: the bundled file, the generator's code, a local file
     or directory, or the cached copy of a hub dataset (the spec alone when nothing local exists yet)."""
+    parts = union_parts(spec)
+    if parts:
+        return "+".join(source_fingerprint(p) for p in parts)
     base, at, count = spec.rpartition("@")
     if at and count.isdigit():
         return f"{source_fingerprint(base)}@{count}"
@@ -136,7 +140,9 @@ def train_inputs(cfg: dict, data_key: str, match_key: str | None, bf16: bool, de
     precision as resolved on this machine."""
     return {"layout": STAGE_LAYOUT, "data": data_key, "compute_match": match_key, "model": cfg["model"],
             "train": cfg["train"], "deepspeed": cfg.get("deepspeed") or {"enabled": False}, "seed": cfg["seed"],
-            "bf16": bf16, "device": device}
+            "bf16": bf16, "device": device,
+            **({"probe": {**cfg["probe"], "heldout_source": source_fingerprint("bundled")}}
+               if (cfg.get("probe") or {}).get("every_real_tokens") else {})}
 
 
 def eval_settings(cfg: dict) -> dict:

@@ -123,6 +123,8 @@ def log_training_run(cfg: dict, record: dict, repo: Path, tags: dict[str, str], 
         for h in history:
             mlflow.log_metrics({"train/loss": h["loss"], "train/lr": h["lr"], "train/grad_norm": h["grad_norm"]},
                                step=h["step"])
+        if record.get("heldout_path"):
+            log_heldout(json.loads(Path(record["heldout_path"]).read_text()))
         cost = record["cost"]
         mlflow.log_metrics({f"cost/{k}": float(v) for k, v in cost.items() if isinstance(v, (int, float))})
         mlflow.set_tags({f"cost/{k}": v for k, v in cost.items() if isinstance(v, str)})  # e.g. peak_source
@@ -136,6 +138,20 @@ def mark_complete(cfg: dict, repo: Path, run_id: str) -> None:
     client = client_for(cfg, repo)
     client.set_tag(run_id, "config_hash", config_hash(redact(cfg)))  # the evaluations may differ from the training's
     client.set_tag(run_id, "run_complete", "true")
+
+
+def log_heldout(probe: dict) -> None:
+    """The held-out probe (mosaic/train/heldout.py) into the active run: ``heldout/<set>/nll`` with the
+    real tokens seen as the step (the convergence curve), ``heldout/<set>/final_nll``, and every point's
+    per-item values as ``heldout.json``."""
+    import mlflow
+
+    for p in probe["points"]:
+        mlflow.log_metrics({f"heldout/{name}/nll": s["nll_per_token"] for name, s in p["sets"].items()},
+                           step=p["real_tokens_seen"])
+        if p["final"]:
+            mlflow.log_metrics({f"heldout/{name}/final_nll": s["nll_per_token"] for name, s in p["sets"].items()})
+    mlflow.log_dict(probe, "heldout.json")
 
 
 def log_result_run(study: str, uri: str, run_name: str, tags: dict[str, str], metrics: dict[str, float],

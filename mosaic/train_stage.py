@@ -19,6 +19,7 @@ from .hardware import describe, host_memory_policy
 from .models.build import build_model
 from .models.tokenizer import load_tokenizer
 from .prepare import compute_match, data_stage
+from .probe import make_probe, probe_sets
 from .secrets import redact
 from .settings import ConfigError
 from .stages import Keys, Stage, checkpoint_hash
@@ -26,6 +27,7 @@ from .train.batches import plan_steps
 from .train.config import TrainConfig, epoch_groups, train_config, with_plan
 from .train.features import encode_samples, read_samples
 from .train.launch import launch_deepspeed
+from .train.progress import StepProgress
 from .train.recipe import LOSS_NORMALISATION, train
 
 
@@ -40,6 +42,7 @@ def train_stage(cfg: dict, root: Path, keys: Keys, force: bool = False) -> dict:
     samples = read_samples(data)
     # Encoded here even when DeepSpeed workers encode again: a sample longer than max_len fails now.
     encoded = encode_samples(tok, template, samples, cfg["model"]["max_len"])
+    heldout = probe_sets(cfg, tok, template, samples)  # a held-out example in the training data fails now
     plan = compute_match(cfg, root, keys.match, [len(e) for e in encoded], force)
     train_cfg = with_plan(train_config(cfg), plan)
     if not plan_steps([len(e) for e in encoded], train_cfg, epoch_groups(cfg, samples)):
@@ -52,7 +55,7 @@ def train_stage(cfg: dict, root: Path, keys: Keys, force: bool = False) -> dict:
         write_json(work / "config.json", redact(cfg))
         if plan:
             write_json(work / "compute_match.json", plan)
-        record, history = train_in(cfg, work, data, tok, samples, encoded, train_cfg)
+        record, history = train_in(cfg, work, data, tok, samples, encoded, train_cfg, heldout)
         record.update(data_hash=file_sha256(data), data=data_stats, compute_match=plan, data_key=keys.data,
                       train_key=keys.train, training_hash=keys.train)
         record["phases"]["data_s"] = data_s
@@ -64,14 +67,15 @@ def train_stage(cfg: dict, root: Path, keys: Keys, force: bool = False) -> dict:
 
 def stage_record(stage: Stage, cfg: dict, root: Path, trained_now: bool) -> dict:
     record = json.loads((stage.final / "record.json").read_text())
+    probe = stage.final / "heldout.json"
     record.update(checkpoint=str(stage.final / "checkpoint"), train_dir=str(stage.final),
-                  data_dir=str(Stage(root, "data", record["data_key"]).final), trained_now=trained_now,
+                  heldout_path=str(probe) if probe.exists() else None, data_dir=str(Stage(root, "data", record["data_key"]).final), trained_now=trained_now,
                   run_dir=str(root / cfg["study"] / cfg["run_name"]), history_path=str(stage.final / "history.json"))
     return record
 
 
-def train_in(cfg: dict, work: Path, data: Path, tok, samples: list[dict], encoded: list, train_cfg: TrainConfig
-             ) -> tuple[dict, list[dict]]:
+def train_in(cfg: dict, work: Path, data: Path, tok, samples: list[dict], encoded: list, train_cfg: TrainConfig,
+             heldout=None) -> tuple[dict, list[dict]]:
     """Train in the work directory ``work`` (resuming from its last save) and save the checkpoint there."""
     phases: dict[str, float] = {}
     t = time.perf_counter()
@@ -87,12 +91,17 @@ def train_in(cfg: dict, work: Path, data: Path, tok, samples: list[dict], encode
     else:
         host_mmap = host_memory_policy(train_cfg.device, train_cfg.gradient_checkpointing)
         model = build_model(cfg["model"], len(tok))
+        probe = make_probe(cfg, heldout, work, tok.pad_token_id, train_cfg.precision)
         phases["model_s"] = time.perf_counter() - t
         t = time.perf_counter()
+        groups = epoch_groups(cfg, samples)
+        progress = StepProgress(len(plan_steps([len(e) for e in encoded], train_cfg, groups)), cfg["run_name"])
         state = train(model, encoded, train_cfg, tok.pad_token_id, checkpoint=work / "train_state.pt",
-                      epoch_groups=epoch_groups(cfg, samples))
+                      epoch_groups=groups, probe=probe, on_step=progress)
         hist = state.history
         phases["train_s"] = time.perf_counter() - t
+        if probe is not None:
+            phases["probe_s"] = sum(p["seconds"] for p in probe.points)
         t = time.perf_counter()
         model.save_pretrained(work / "checkpoint")
         tok.save_pretrained(work / "checkpoint")

@@ -153,6 +153,37 @@ def test_run_with_evaluations_logs_metrics_and_artifacts_to_mlflow(tmp_path):
     assert {"eval/mosaic_bench/info.json", "eval/mosaic_bench/responses.jsonl"} <= names
 
 
+def test_heldout_probe_logs_a_curve_over_real_tokens(tmp_path):
+    import json
+
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cfg = composed("experiment=smoke", f"runs_dir={tmp_path / 'runs'}", "train.max_steps=3", f"tracking.uri={uri}",
+                   "dataset.limit=64", "probe.every_real_tokens=1000", "probe.examples=8", "probe.mosaic_samples=2")
+    record = run(cfg, REPO)
+    points = json.loads(Path(record["heldout_path"]).read_text())["points"]
+    assert points[0]["real_tokens_seen"] == 0 and points[-1]["final"] and len(points) >= 3
+    assert {len(p["sets"]["single"]["items"]) for p in points} == {8}
+    assert {len(p["sets"]["mosaic"]["items"]) for p in points} == {2}
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    (r,) = client.search_runs([client.get_experiment_by_name("smoke").experiment_id])
+    curve = client.get_metric_history(r.info.run_id, "heldout/single/nll")
+    assert sorted(m.step for m in curve) == [p["real_tokens_seen"] for p in points]
+    assert r.data.metrics["heldout/mosaic/final_nll"] == points[-1]["sets"]["mosaic"]["nll_per_token"]
+    assert "heldout.json" in {a.path for a in client.list_artifacts(r.info.run_id)}
+
+
+def test_probe_is_part_of_the_train_key_only_when_on():
+    from mosaic.stages import stage_keys
+
+    off = composed("experiment=smoke")
+    assert stage_keys(off).train == stage_keys({k: v for k, v in off.items() if k != "probe"}).train
+    assert stage_keys(composed("experiment=smoke", "probe.every_real_tokens=100")).train != stage_keys(off).train
+    with pytest.raises(ConfigError, match="probe.every_real_tokens"):
+        validate(composed("experiment=smoke", "deepspeed=zero2", "probe.every_real_tokens=100"))
+
+
 def test_unknown_evaluation_is_named(tmp_path):
     from evaluation.run import evaluate
 

@@ -89,8 +89,9 @@ def run(ctx, cfg: dict) -> AdapterResult:
         rows.append({"task": task, "shots": shots, "metric": metric, "value": value,
                      "stderr": float(stderr) if isinstance(stderr, (int, float)) else None,
                      "n": len(res["samples"][task])})
-        samples[task] = [{"doc": s.get("doc"), "target": s.get("target"), "resps": s.get("filtered_resps")}
-                         for s in res["samples"][task]]
+        samples[task] = [{"doc_id": s.get("doc_id"), metric: s.get(metric), "doc": s.get("doc"),
+                          "target": s.get("target"), "resps": s.get("filtered_resps")}
+                         for s in res["samples"][task]]  # metric: the item's score, for item-level statistics
     metrics["lm_eval/average"] = sum(r["value"] for r in rows) / len(rows)
     path = out / "samples.json"
     path.write_text(json.dumps(samples, indent=1, default=str))

@@ -120,14 +120,24 @@ class Store:
         """The completed jobs of a sweep, oldest first."""
         return self.search(f"tags.{PARENT_TAG} = '{parent.run_id}' and tags.run_complete = 'true'")
 
-    def artifact_json(self, run_id: str, path: str):
+    def artifact_text(self, run_id: str, path: str) -> str:
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         import mlflow
 
         with tempfile.TemporaryDirectory(prefix="mosaic-report-") as tmp:
             local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, dst_path=tmp,
                                                         tracking_uri=self.uri)
-            return json.loads(Path(local).read_text())
+            return Path(local).read_text(encoding="utf-8")
+
+    def artifact_json(self, run_id: str, path: str):
+        return json.loads(self.artifact_text(run_id, path))
+
+    def optional_artifact_text(self, run_id: str, path: str) -> str | None:
+        """The artifact's text, or None where the run has none (or it cannot be read)."""
+        try:
+            return self.artifact_text(run_id, path)
+        except Exception:  # no such artifact in this run
+            return None
 
     def optional_artifact_json(self, run_id: str, path: str):
         """The artifact, or None where the run has none (or it cannot be read)."""

@@ -133,7 +133,9 @@ def _save(path: Path, model, optimizer, scheduler, scaler, state: TrainState, cf
 
 def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, checkpoint: Path | None = None,
           on_step: Callable[[dict], None] | None = None,
-          epoch_groups: Sequence[Sequence[int]] | None = None) -> TrainState:
+          epoch_groups: Sequence[Sequence[int]] | None = None, probe=None) -> TrainState:
+    """Train ``model`` on ``examples``; ``probe`` (a :class:`~mosaic.train.heldout.HeldoutProbe`) measures
+    held-out losses before the first step, at its milestones and at the end, outside the timed steps."""
     torch.manual_seed(cfg.seed)
     use_cache = model.config.use_cache
     prepare_model(model, cfg).to(cfg.device)
@@ -153,6 +155,8 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
         scaler.load_state_dict(saved.get("scaler") or {})
         state = TrainState(**saved["state"])
     model.train()
+    if probe is not None:
+        probe.start(model, state.history)
     for s in range(state.step, len(steps)):
         t0 = time.perf_counter()
         batches = [to_device(_collate(examples, rows, cfg, pad_id), cfg.device) for rows in steps[s]]
@@ -169,7 +173,11 @@ def train(model, examples: Sequence[Encoded], cfg: TrainConfig, pad_id: int, che
         state.history.append(record)
         if on_step:
             on_step(record)
+        if probe is not None:
+            probe.step(model, record)
         if checkpoint is not None and cfg.save_every and state.step % cfg.save_every == 0:
             _save(checkpoint, model, optimizer, scheduler, scaler, state, cfg)
+    if probe is not None:
+        probe.end(model, state.history)
     restore_model(model, use_cache)
     return state

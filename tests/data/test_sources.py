@@ -17,3 +17,18 @@ def test_subset_is_fixed_spread_and_in_file_order():
 def test_subset_size_must_be_positive():
     with pytest.raises(ValueError, match="subset size"):
         list(resolve_examples("bundled@0"))
+
+
+def test_a_union_is_its_parts_in_order_and_refuses_shared_ids():
+    from mosaic.data.sources import resolve_examples
+    from mosaic.stages import source_fingerprint
+
+    both = list(resolve_examples("bundled@5+verifiable:4"))
+    assert [e.id for e in both] == [e.id for e in resolve_examples("bundled@5")] + \
+        [e.id for e in resolve_examples("verifiable:4")]
+    assert source_fingerprint("bundled@5+verifiable:4") == \
+        f"{source_fingerprint('bundled@5')}+{source_fingerprint('verifiable:4')}"
+    with pytest.raises(ValueError, match="'bundled-0001' is in both 'bundled@628' and 'bundled'"):
+        list(resolve_examples("bundled@628+bundled"))
+    with pytest.raises(ValueError, match="empty part"):
+        list(resolve_examples("bundled+"))

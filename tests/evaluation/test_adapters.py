@@ -179,6 +179,11 @@ def test_lm_eval_bundled_suite_through_simple_evaluate(ctx):
     assert tasks == {"mosaic_mc_arithmetic", "mosaic_mc_science", "mosaic_mc_commonsense", "mosaic_mc_language"}
     assert all(r["n"] == 6 and 0 <= r["value"] <= 1 for r in res.tables["lm_eval"])
     assert res.metrics["lm_eval/average"] == pytest.approx(sum(r["value"] for r in res.tables["lm_eval"]) / 4)
+    samples = json.loads((ctx.out_dir / "lm_eval" / "samples.json").read_text())
+    for r in res.tables["lm_eval"]:  # every item's score is kept, and they average to the task's value
+        items = samples[r["task"]]
+        assert sorted(i["doc_id"] for i in items) == list(range(6))
+        assert sum(i[r["metric"]] for i in items) / 6 == pytest.approx(r["value"])
 
 
 def test_lm_eval_unknown_suite_is_named(ctx):
@@ -194,3 +199,21 @@ def test_mosaic_bench_end_to_end(ctx):
     assert {"mosaic_bench/train/structure_acc", "mosaic_bench/heldout/structure_acc"} <= set(res.metrics)
     lines = (ctx.out_dir / "mosaic_bench" / "responses.jsonl").read_text().splitlines()
     assert len(lines) == 34 and json.loads(lines[0])["check"]["content_total"] >= 1
+
+
+def test_verifiable_scores_heldout_tasks_item_by_item(ctx):
+    from evaluation.adapters.verifiable import score
+    from mosaic.data.sources import resolve_examples
+    from mosaic.data.verifiable import generate
+
+    res = get_adapter("verifiable")(ctx, {"n": 24, "max_new_tokens": 8})
+    items = [json.loads(x) for x in (ctx.out_dir / "verifiable" / "items.jsonl").read_text().splitlines()]
+    assert len(items) == res.info["n_items"] == 24
+    assert res.metrics["verifiable/accuracy"] == sum(i["correct"] for i in items) / 24
+    train_ids = {e.id for e in resolve_examples("verifiable:2000")}
+    assert not train_ids & {i["id"] for i in items}  # never a training task
+    tasks = generate("heldout", 24)
+    correct, metrics, rows = score(tasks, [t.answer for t in tasks])  # the canonical answers score 1
+    assert all(correct) and metrics["verifiable/accuracy"] == 1.0 and sum(r["n"] for r in rows) == 24
+    correct, metrics, _ = score(tasks, ["no idea"] * 24)
+    assert not any(correct) and metrics["verifiable/accuracy"] == 0.0

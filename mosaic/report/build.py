@@ -7,7 +7,7 @@ from mosaic.data.io import atomic_open, write_json
 
 from . import figures, study_tables
 from .claims import CLAIMS, COST_RATIO
-from .items import export_items
+from .items import export_items, run_items
 from .order import adapter_order, strategy_variants, variant_order
 from .paper import HEADLINE, MOSAIC, parse_failure_key
 from .report_md import findings, render
@@ -63,9 +63,11 @@ def build_report(study: str, tracking_uri: str | None = None, results_dir: str |
              "mosaic_bench": figures.mosaic_bench(bench, bench_runs, figures_dir)}
     summary["runs"] = {f"{v}/s{s}": r.run_id for (v, s), r in sorted(training.items(), key=lambda x: x[0])}
     summary["judge"] = judge
-    summary["items"] = export_items(store, training, results / "items")
+    items = {key: run_items(store, r.run_id) for key, r in sorted(training.items(), key=lambda x: x[0])}
+    summary["items"] = export_items(items, training, results / "items")
     write_json(results / "summary.json", finite(summary))
-    found = findings(training, cost, data.cost.run_id if data.cost else None, judge, strategy)
+    found = findings(training, cost, data.cost.run_id if data.cost else None, judge, strategy, items)
+    summary["item_claims"] = {f.claim.id: f.numbers for f in found if hasattr(f, "numbers")}
     with atomic_open(results / "REPORT.md") as fh:
         fh.write(render(training, judge, found, tables))
     write_trail(results / "runs.json",

@@ -19,7 +19,8 @@ SHOWN = "shown"            # evidence shown, the claim not tested as stated (one
 SUPPORTED, SMALL, WORSE, NOISE, TOO_FEW, UNPARSED = "supported", "small", "worse", "noise", "too_few", "unparsed"
 HELD, ONLY_STATIC, NOT_HELD = "held", "only_static", "not_held"
 CONSISTENT, NOT_BEST, TIE, CAVEAT = "consistent", "not_best", "tie", "caveat"
-NO_DATA, AS_STATED = "no_data", "as_stated"
+NO_DATA, AS_STATED, FEW_SEEDS = "no_data", "as_stated", "few_seeds"
+MIN_RANKING_SEEDS = 3  # a strategy ranking from fewer seeds per variant is "not tested"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Claim:
 HEADLINE_VERDICTS = {
     SUPPORTED: "supported at this scale",
     WORSE: "not supported: Mosaic-IT is worse at this scale",
-    NOISE: "not supported at this scale: the difference is within seed noise",
+    NOISE: "inconclusive: the 95% interval over seeds includes 0",
     TOO_FEW: "not testable at this scale (fewer than two paired seeds or no parsed judgments)",
     UNPARSED: "not testable at this scale: the judge ({judge}) parsed {parsed:.0%} of its judgments",
 }
@@ -84,13 +85,7 @@ CLAIMS: tuple[Claim, ...] = (
                     "sweep_caveat": "single seeds on a small benchmark"},
           verdicts={CONSISTENT: "consistent with the paper", NOT_BEST: "not supported at this scale",
                     TIE: " (a tie)", CAVEAT: " ({caveat}: indicative only)",
+                    FEW_SEEDS: "not tested: {n} seed(s) per variant, a ranking needs at least 3 with intervals "
+                               "(the order shown is indicative only)",
                     NO_DATA: "not tested (`make reproduce EXTRA=1` or `make ablations`)"}),
-    Claim("mosaic_following", "(new) Mosaic-IT teaches following multi-instruction meta-instructions", PAIRED,
-          "mosaic_bench/structure_acc", thresholds={"small_effect": 0.05}, shown_without_data=False,
-          evidence={"data": "mosaic-bench structure accuracy, Mosaic-IT minus original: {estimate} (n={n} seeds; by "
-                            "strategy, rule, k and vocabulary in `tables/mosaic_bench.md`)"},
-          verdicts={SUPPORTED: "supported at this scale", SMALL: "supported at this scale, a small effect (under 5 points)",
-                    WORSE: "not supported: worse at this scale",
-                    NOISE: "not supported at this scale: the difference is within seed noise",
-                    TOO_FEW: "not testable at this scale (fewer than two paired seeds)"}),
 )

@@ -64,14 +64,15 @@ def run_items(store, run_id: str) -> dict[str, list[dict]]:
     return out
 
 
-def export_items(store, training: dict, out_dir: Path) -> dict[str, dict[str, int]]:
-    """``<out_dir>/<variant>-s<seed>/<source>.jsonl`` for every training run; returns the item counts
-    per run and source (for summary.json). Files of runs no longer in the study are removed."""
+def export_items(items: dict, training: dict, out_dir: Path) -> dict[str, dict[str, int]]:
+    """``<out_dir>/<variant>-s<seed>/<source>.jsonl`` for every training run (``items``: (variant, seed)
+    -> :func:`run_items`); returns the item counts per run and source (for summary.json). Files of runs
+    no longer in the study are removed."""
     counts: dict[str, dict[str, int]] = {}
     keep = set()
     for (variant, seed), r in sorted(training.items(), key=lambda x: x[0]):
         name = f"{variant}-s{seed}"
-        for source, rows in run_items(store, r.run_id).items():
+        for source, rows in items.get((variant, seed), {}).items():
             path = out_dir / name / f"{source}.jsonl"
             write_jsonl(path, ({"run_id": r.run_id, **row} for row in rows))
             keep.add(path)

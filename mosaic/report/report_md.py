@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .claims import CLAIMS, COST_RATIO, NO_DATA, PARITY, PAIRED, RANKING, SHOWN, AS_STATED, Claim
+from .claims import CLAIMS, COST_RATIO, FEW_SEEDS, MIN_RANKING_SEEDS, NO_DATA, PARITY, PAIRED, RANKING, SHOWN, AS_STATED, Claim
+from .item_claims import item_findings
 from .order import strategy_variants
 from .paper import MOSAIC, ORIGINAL, parse_failure_key
 from .stats import mean_ci, metric_values, paired_diff, paired_seeds
@@ -61,23 +62,31 @@ def ranking_finding(claim: Claim, training: dict, sweep: StrategyScores) -> Find
     ablation = [v for v in strategy_variants() if any(x == v for x, _ in training)]
     if ablation:  # single-strategy variants of this study (make reproduce EXTRA=1) before the sweep
         variants = ablation + [claim.expected_best]
-        scores = {v: mean_ci(metric_values(training, v, claim.metric)[0])[0] for v in variants}
+        cis = {v: mean_ci(metric_values(training, v, claim.metric)[0]) for v in variants}
+        scores = {v: ci[0] for v, ci in cis.items()}
         ids = sorted(i for v in variants for i in metric_values(training, v, claim.metric)[1])
         source, caveat = claim.evidence["variants"], claim.evidence["variants_caveat"]
+        seeds = min(ci[2] for ci in cis.values())
     elif claim.expected_best in sweep.scores and len(sweep.scores) > 1:
-        scores, ids = sweep.scores, sorted(sweep.run_ids)
-        source, caveat = claim.evidence["sweep"], claim.evidence["sweep_caveat"]
+        scores, ids, cis = sweep.scores, sorted(sweep.run_ids), {}
+        source, caveat, seeds = claim.evidence["sweep"], claim.evidence["sweep_caveat"], 1
     else:
         return Finding(claim, claim.evidence["no_data"], claim.verdicts[NO_DATA])
-    ranking = " > ".join(f"{v} ({a:.3f})" for v, a in sorted(scores.items(), key=lambda x: -x[1]))
-    return Finding(claim, claim.evidence["data"].format(source=source, ranking=ranking),
-                   ranking_verdict(claim, scores, caveat), ids)
+    ranking = " > ".join(f"{v} ({fmt(*cis[v][:2], 3) if v in cis and seeds >= MIN_RANKING_SEEDS else f'{a:.3f}'})"
+                         for v, a in sorted(scores.items(), key=lambda x: -x[1]))
+    verdict = (ranking_verdict(claim, scores, caveat) if seeds >= MIN_RANKING_SEEDS
+               else claim.verdicts[FEW_SEEDS].format(n=seeds))
+    return Finding(claim, claim.evidence["data"].format(source=source, ranking=ranking), verdict, ids)
 
 
 def findings(training: dict, cost: dict | None, cost_run_id: str | None, judge: str,
-             sweep: StrategyScores) -> list[Finding]:
+             sweep: StrategyScores, items: dict | None = None) -> list:
+    """Seed-level findings (``CLAIMS``), then item-level ones (``item_claims``); an item-level finding
+    replaces the seed-level claim it names in ``replaces``."""
+    by_items = item_findings(items or {}, training)
+    replaced = {f.claim.replaces for f in by_items}
     out = []
-    for claim in CLAIMS:
+    for claim in (c for c in CLAIMS if c.id not in replaced):
         if claim.kind in (PAIRED, PARITY, SHOWN):
             f = effect_finding(claim, training, judge)
         elif claim.kind == COST_RATIO:
@@ -88,15 +97,17 @@ def findings(training: dict, cost: dict | None, cost_run_id: str | None, judge: 
             raise ValueError(f"claim {claim.id}: unknown comparison kind {claim.kind!r}")
         if f is not None:
             out.append(f)
-    return out
+    return out + by_items
 
 
 def render(training: dict, judge: str, found: list[Finding], tables: list[Table]) -> str:
     seeds = sorted({s for (v, s) in training if v in (ORIGINAL, MOSAIC)})
     lines = ["# Mosaic-IT claims at CPU scale\n",
              f"Model {model_name(training)}; seeds {seeds}; judge {judge}. Every number is in `results/tables/` and "
-             "`results/summary.json` with the MLflow run ids it came from. Differences are Mosaic-IT minus original "
-             "IT, paired by seed, with a 95% confidence interval.\n",
+             "`results/summary.json` with the MLflow run ids it came from, and every item in `results/items/`. "
+             "Differences are Mosaic-IT minus original IT: seed-level rows pair runs by seed (95% Student-t interval); "
+             "item-level rows pair by seed and item (95% bootstrap interval over seeds and items, Holm-corrected "
+             "across the item-level claims). An interval that includes 0 is inconclusive.\n",
              "| claim (paper) | evidence here | verdict |", "|---|---|---|"]
     lines += [f.row() for f in found]
     lines += ["", "Tables: " + ", ".join(f"`tables/{t.name}.md`" for t in tables) + ".", FIGURES, ""]

@@ -28,11 +28,34 @@ def training_metrics(variant: str, seed: int) -> dict:
     return m
 
 
+def bench_responses(variant: str, seed: int) -> str:
+    """Per-item mosaic-bench results: 40 held-out-vocabulary items (Mosaic-IT right on 24, original IT
+    on 4, the same items in every seed) and 8 training-vocabulary items, all right in both."""
+    import json as _json
+
+    good = 24 if variant == "all" else 4
+    rows = [{"id": f"mb-h{i:02d}", "strategy": "format", "rule": "tags", "k": 2, "vocabulary": "heldout",
+             "prompt": "p", "response": f"r{i}", "check": {"structure_ok": i < good, "content_ok": False}}
+            for i in range(40)]
+    rows += [{"id": f"mb-t{i}", "strategy": "primary", "rule": "plain", "k": 1, "vocabulary": "train", "prompt": "p",
+              "response": "r", "check": {"structure_ok": True, "content_ok": True}} for i in range(8)]
+    return "".join(_json.dumps(r) + "\n" for r in rows)
+
+
+def lm_eval_samples(variant: str, seed: int) -> dict:
+    """Per-document lm-eval scores: the two arms differ on 2 of 30 documents, one each way."""
+    acc = [float(i % 3 == 0) for i in range(30)]
+    if variant == "all":
+        acc[1], acc[3] = 1.0, 0.0
+    return {"mosaic_mc_science": [{"doc_id": i, "acc": a, "doc": {}, "target": 0, "resps": []}
+                                  for i, a in enumerate(acc)]}
+
+
 class Writer:
     def __init__(self, client, exp_id):
         self.client, self.exp_id, self.t = client, exp_id, 1_700_000_000_000
 
-    def run(self, name, tags, params=None, metrics=None, artifacts=None, history=()):
+    def run(self, name, tags, params=None, metrics=None, artifacts=None, history=(), texts=None):
         from mlflow.entities import Metric, Param
 
         self.t += 1000
@@ -43,6 +66,8 @@ class Writer:
                               params=[Param(k, str(v)) for k, v in (params or {}).items()])
         for path, obj in (artifacts or {}).items():
             self.client.log_dict(rid, obj, path)
+        for path, text in (texts or {}).items():
+            self.client.log_text(rid, text, path)
         self.client.set_terminated(rid)
         return rid
 
@@ -72,8 +97,10 @@ def fake_store(tmp_path_factory):
                 tags["hydra_overrides"] = json.dumps([f"augmentation={variant}", "seed=1"])
             ids[name] = w.run(name, tags, {"seed": seed}, training_metrics(variant, seed),
                               {"config.json": {"augmentation": {"name": variant}, "seed": seed},
-                               "eval/mosaic_bench/info.json": bench_info(0.1 if variant == "none" else 0.2)},
-                              history=[(1, 3.0), (2, 2.5), (3, 2.2 + seed * 0.01)])
+                               "eval/mosaic_bench/info.json": bench_info(0.1 if variant == "none" else 0.2),
+                               "eval/lm_eval/samples.json": lm_eval_samples(variant, seed)},
+                              history=[(1, 3.0), (2, 2.5), (3, 2.2 + seed * 0.01)],
+                              texts={"eval/mosaic_bench/responses.jsonl": bench_responses(variant, seed)})
     cost = {"settings": SETTINGS, "rows": [
         {"regime": regime, "variant": v, "sequences": 10, "steps": 3, "real_tokens": 900, "processed_tokens": 1000,
          "padding_fraction": 0.1, "tflops_executed": 1.5, "measured_processed_tokens_per_s": 1234.5, "est_hours": 0.01,

@@ -59,9 +59,15 @@ def test_verdicts(built):
         "packed 1.16x: Mosaic-IT costs more |")
     assert "mosaic-bench structure accuracy, one seed each: all (0.121) > primary (0.110)" in \
         rows["strategy ranking (all strategies best)"]
-    assert "consistent with the paper (single seeds: indicative only)" in rows["strategy ranking (all strategies best)"]
-    assert rows["(new) Mosaic-IT teaches following multi-instruction meta-instructions"].endswith(
-        "| supported at this scale, a small effect (under 5 points) |")
+    assert rows["strategy ranking (all strategies best)"].endswith(  # one seed per variant: no ranking verdict
+        "| not tested: 1 seed(s) per variant, a ranking needs at least 3 with intervals (the order shown is "
+        "indicative only) |")
+    follow = rows["(new) Mosaic-IT teaches following multi-instruction meta-instructions"]
+    assert "held-out vocabulary, Mosaic-IT minus original: +0.500 [" in follow  # 24/40 - 4/40; train items not counted
+    assert "3 seeds x 40 items" in follow and "| supported at this scale (Holm-adjusted p = " in follow
+    lm = rows["better lm-eval (Open LLM Leaderboard role)"]  # the item-level row replaces the seed-level one
+    assert "+0.000 [" in lm and lm.endswith("| inconclusive: the 95% interval includes 0 |")
+    assert "better lm-eval average (Open LLM Leaderboard role)" not in rows
     assert "not testable as stated" in rows["faster convergence (Figure 4)"]
 
 

@@ -52,11 +52,12 @@ def test_export_writes_one_file_per_run_and_source_and_drops_stale_ones(tmp_path
     (out / "gone-s9").mkdir(parents=True)
     (out / "gone-s9" / "lm_eval.jsonl").write_text("{}\n")
     training = {("all", 0): RunRecord(full, "all-s0"), ("none", 0): RunRecord(bare, "none-s0")}
-    counts = export_items(store, training, out)
+    items = {k: run_items(store, r.run_id) for k, r in training.items()}
+    counts = export_items(items, training, out)
     assert counts == {"all-s0": {"mosaic_bench": 2, "verifiable": 1, "lm_eval": 2, "heldout": 2}}
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jsonl")) == [
         "all-s0/heldout.jsonl", "all-s0/lm_eval.jsonl", "all-s0/mosaic_bench.jsonl", "all-s0/verifiable.jsonl"]
     first = {p: p.read_bytes() for p in out.rglob("*.jsonl")}
-    export_items(store, training, out)
+    export_items(items, training, out)
     assert {p: p.read_bytes() for p in out.rglob("*.jsonl")} == first  # same store, same bytes
     assert json.loads((out / "all-s0" / "verifiable.jsonl").read_text())["run_id"] == full

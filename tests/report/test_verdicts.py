@@ -59,8 +59,7 @@ def test_headline_wordings():
     judge = "local SmolLM2-135M-Instruct"
     assert effect_verdict(alpaca, 5.0, 1.0, 3, 0.9, judge) == "supported at this scale"
     assert effect_verdict(alpaca, -5.0, 1.0, 3, 0.9, judge) == "not supported: Mosaic-IT is worse at this scale"
-    assert effect_verdict(alpaca, 0.5, 1.0, 3, 0.9, judge) == \
-        "not supported at this scale: the difference is within seed noise"
+    assert effect_verdict(alpaca, 0.5, 1.0, 3, 0.9, judge) == "inconclusive: the 95% interval over seeds includes 0"
     assert effect_verdict(alpaca, 5.0, NAN, 1, 0.9, judge) == \
         "not testable at this scale (fewer than two paired seeds or no parsed judgments)"
     assert effect_verdict(alpaca, 5.0, 1.0, 3, 0.34, judge) == \
@@ -72,13 +71,46 @@ def test_headline_wordings():
     assert effect_verdict(pairwise, 1.2, 0.1, 3, 0.9, judge) == "supported at this scale"
 
 
-def test_mosaic_following_wordings():
-    c = claim("mosaic_following")
-    assert effect_verdict(c, 0.025, 0.022, 3) == "supported at this scale, a small effect (under 5 points)"
-    assert effect_verdict(c, 0.2, 0.1, 3) == "supported at this scale"
-    assert effect_verdict(c, -0.2, 0.1, 3) == "not supported: worse at this scale"
-    assert effect_verdict(c, 0.0, 0.0, 2) == "not supported at this scale: the difference is within seed noise"
-    assert effect_verdict(c, 0.0, NAN, 1) == "not testable at this scale (fewer than two paired seeds)"
+def _items(good_all: int, good_none: int, n: int = 40, seeds=(0, 1, 2), vocab="heldout") -> dict:
+    rows = lambda good: [{"id": f"i{k:02d}", "vocabulary": vocab, "structure_ok": k < good} for k in range(n)]
+    return {**{("all", s): {"mosaic_bench": rows(good_all)} for s in seeds},
+            **{("none", s): {"mosaic_bench": rows(good_none)} for s in seeds}}
+
+
+def _follow(items):
+    from mosaic.report.item_claims import ITEM_CLAIMS, item_findings
+    from mosaic.report.store import RunRecord
+
+    training = {k: RunRecord(f"run-{k[0]}-{k[1]}", None) for k in items}
+    claims = [c for c in ITEM_CLAIMS if c.id == "mosaic_following"]
+    return item_findings(items, training, claims)
+
+
+def test_item_level_verdicts_follow_the_interval_and_holm():
+    (f,) = _follow(_items(24, 4))
+    assert f.numbers["estimate"] == pytest.approx(0.5) and f.numbers["lo"] > 0
+    assert f.verdict.startswith("supported at this scale (Holm-adjusted p = ")
+    (f,) = _follow(_items(4, 24))
+    assert f.verdict.startswith("contradicted at this scale: Mosaic-IT is worse")
+    (f,) = _follow(_items(3, 2))  # one discordant item: the interval includes 0
+    assert f.verdict == "inconclusive: the 95% interval includes 0" and f.numbers["lo"] <= 0 <= f.numbers["hi"]
+    assert "minimum detectable effect" in f.evidence and f.numbers["mde"] > 0
+    assert _follow(_items(24, 4, vocab="train")) == []  # training-vocabulary items are not evidence of a skill
+
+
+def test_holm_makes_a_marginal_claim_inconclusive_when_several_are_tested():
+    from mosaic.report.item_claims import ITEM_CLAIMS, item_findings
+    from mosaic.report.store import RunRecord
+
+    items = _items(9, 4, n=60)
+    for key, sources in items.items():  # a second claim with the same evidence: Holm doubles the smaller p
+        sources["verifiable"] = [{"id": r["id"], "correct": r["structure_ok"]} for r in sources["mosaic_bench"]]
+    training = {k: RunRecord(f"run-{k[0]}-{k[1]}", None) for k in items}
+    alone = item_findings(items, training, [c for c in ITEM_CLAIMS if c.id == "mosaic_following"])[0]
+    both = {f.claim.id: f for f in item_findings(items, training, [c for c in ITEM_CLAIMS
+                                                                  if c.id in ("mosaic_following", "verifiable")])}
+    assert alone.numbers["p_holm"] == alone.numbers["p"]
+    assert both["mosaic_following"].numbers["p_holm"] == pytest.approx(min(1.0, 2 * alone.numbers["p"]))
 
 
 COST = claim("training_cost")
@@ -135,7 +167,7 @@ def test_every_claim_is_a_complete_record():
     assert len(ids) == len(set(ids))
     kinds = {C.PAIRED: {C.SUPPORTED, C.WORSE, C.NOISE, C.TOO_FEW}, C.PARITY: {C.SUPPORTED, C.WORSE, C.NOISE, C.TOO_FEW},
              C.COST_RATIO: {C.HELD, C.ONLY_STATIC, C.NOT_HELD, C.NO_DATA},
-             C.RANKING: {C.CONSISTENT, C.NOT_BEST, C.TIE, C.CAVEAT, C.NO_DATA}, C.SHOWN: {C.AS_STATED}}
+             C.RANKING: {C.CONSISTENT, C.NOT_BEST, C.TIE, C.CAVEAT, C.NO_DATA, C.FEW_SEEDS}, C.SHOWN: {C.AS_STATED}}
     for c in C.CLAIMS:
         assert c.paper and c.metric and "data" in c.evidence, c.id
         assert kinds[c.kind] <= set(c.verdicts), c.id

@@ -2,7 +2,8 @@
 seed and item with the bootstrap of ``paired.py``, Holm-corrected across these claims, and worded by
 ``paired.verdict``: supported / contradicted / inconclusive (an interval that includes 0 is always
 inconclusive). Each finding prints the minimum detectable effect at its size, so "inconclusive" says
-how large an effect could have gone unseen.
+how large an effect could have gone unseen: (z_0.975 + z_0.8) x the bootstrap SE, and for 0/1 scores at
+least that of one discordant item in n (2.8 / n), since an SE of 0 only means no item differed.
 
 A claim appears only where its items exist (older runs lack per-item scores for some sources).
 """
@@ -77,6 +78,10 @@ def scores(items: Mapping[tuple[str, int], dict], variant: str, claim: ItemClaim
     return out
 
 
+def _binary(*arms) -> bool:
+    return all(v in (0.0, 1.0) for arm in arms for seed in arm.values() for v in seed.values())
+
+
 def item_findings(items: Mapping[tuple[str, int], dict], training: Mapping, claims=ITEM_CLAIMS) -> list[ItemFinding]:
     """One finding per claim with items in both arms; Holm across them."""
     tested = []
@@ -88,6 +93,8 @@ def item_findings(items: Mapping[tuple[str, int], dict], training: Mapping, clai
     out = []
     for c, iv, seeds in tested:
         p, mde = adjusted[c.id], min_detectable_effect(iv.se)
+        if _binary(a, b):  # no discordant item gives se = 0: at least one item must flip to be detected
+            mde = max(mde, min_detectable_effect(1 / iv.n_items))
         outcome = verdict(iv, p, ALPHA, c.higher_is_better)
         why = ("the 95% interval includes 0" if iv.lo <= 0 <= iv.hi
                else f"Holm-adjusted p = {p:.3g} is not below {ALPHA}")

@@ -95,6 +95,8 @@ def test_item_level_verdicts_follow_the_interval_and_holm():
     (f,) = _follow(_items(3, 2))  # one discordant item: the interval includes 0
     assert f.verdict == "inconclusive: the 95% interval includes 0" and f.numbers["lo"] <= 0 <= f.numbers["hi"]
     assert "minimum detectable effect" in f.evidence and f.numbers["mde"] > 0
+    (same,) = _follow(_items(2, 2))  # no item differs: se 0, yet one item in 40 must flip to see anything
+    assert same.numbers["se"] == 0 and same.numbers["mde"] == pytest.approx(2.8016 / 40, rel=1e-3)
     assert _follow(_items(24, 4, vocab="train")) == []  # training-vocabulary items are not evidence of a skill
 
 

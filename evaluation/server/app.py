@@ -10,7 +10,12 @@ Endpoints: ``GET /health`` (no auth: liveness only), ``GET /v1/models``, ``POST 
 No streaming. Binds loopback only unless ``--allow-remote``; with ``--api-key-env NAME`` every /v1
 request needs ``Authorization: Bearer <value of $NAME>`` (the key is never printed or logged). Prints
 ``READY http://HOST:PORT`` on stdout once the model is loaded and the socket listens (``--port 0``
-picks a free port). Model calls are serialised by a lock; a list of prompts is generated as one batch.
+picks a free port). Limits (``evaluation.server.limits``): ``--max-request-bytes`` (a POST needs a
+``Content-Length``: missing 411, malformed 400, larger 413, all before the body is read),
+``--request-timeout`` (each socket read/write and the whole body; 408 for a body that stalls),
+``--max-prompts`` per /v1/completions request, ``--max-tokens`` (the cap on max_tokens, also when the model
+config gives no context), ``--backlog`` (the listen queue). Model calls take a FIFO lock one batch of
+``--batch-size`` prompts at a time, so a large request lets other clients in between its batches.
 Sampling uses OpenAI semantics (temperature and top_p only, no top-k); logprobs are those of the raw
 model distribution. ``serve()`` runs it as a subprocess for tests and scripts.
 """
@@ -28,6 +33,7 @@ from mosaic.data.templates import TEMPLATES
 
 from .backend import Backend
 from .handlers import make_handler
+from .limits import Limits
 
 
 def is_loopback(host: str) -> bool:
@@ -42,9 +48,23 @@ def is_loopback(host: str) -> bool:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
+    def __init__(self, address, handler, backlog: int):
+        self.request_queue_size = backlog  # listen() reads it when the server activates
+        super().__init__(address, handler)
+
 
 class _Server6(_Server):
     address_family = socket.AF_INET6
+
+
+def _positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its "invalid int value" message
+    return parse
 
 
 def _interrupt(signum, frame):
@@ -65,7 +85,22 @@ def main(argv: list[str] | None = None) -> None:
                     help="NAME of an environment variable holding the key clients must send")
     ap.add_argument("--no-bf16", action="store_true", help="no bf16 autocast even where the CPU supports it")
     ap.add_argument("--quiet", action="store_true", help="no per-request log lines on stderr")
+    d = Limits()
+    ap.add_argument("--max-request-bytes", type=_positive(int), default=d.max_request_bytes,
+                    help="largest request body")
+    ap.add_argument("--request-timeout", type=_positive(float), default=d.request_timeout,
+                    help="seconds for each socket read or write of a client, and for a whole request body")
+    ap.add_argument("--max-prompts", type=_positive(int), default=d.max_prompts,
+                    help="prompts per /v1/completions request")
+    ap.add_argument("--max-tokens", type=_positive(int), default=d.max_tokens,
+                    help="the largest max_tokens a request may ask for")
+    ap.add_argument("--backlog", type=_positive(int), default=d.backlog, help="listen backlog (connections queued)")
+    ap.add_argument("--batch-size", type=_positive(int), default=d.batch_size,
+                    help="prompts per model call; other requests are served between calls")
     args = ap.parse_args(argv)
+    limits = Limits(max_request_bytes=args.max_request_bytes, request_timeout=args.request_timeout,
+                    max_prompts=args.max_prompts, max_tokens=args.max_tokens, backlog=args.backlog,
+                    batch_size=args.batch_size)
     if not is_loopback(args.host) and not args.allow_remote:
         ap.error(f"--host {args.host} is not a loopback address; pass --allow-remote to serve beyond this machine "
                  "(and consider --api-key-env)")
@@ -77,9 +112,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.template not in TEMPLATES:
         ap.error(f"--template {args.template!r}: known templates are {TEMPLATES}")
     name = args.served_name or ("SmolLM2-135M-Instruct" if args.model == "smollm2" else Path(args.model).name)
-    backend = Backend(args.model, args.template, name, bf16=False if args.no_bf16 else None)
+    backend = Backend(args.model, args.template, name, bf16=False if args.no_bf16 else None, limits=limits,
+                      log=not args.quiet)
     cls = _Server6 if ":" in args.host else _Server
-    server = cls((args.host.strip("[]"), args.port), make_handler(backend, key, log=not args.quiet))
+    server = cls((args.host.strip("[]"), args.port), make_handler(backend, key, log=not args.quiet), limits.backlog)
     signal.signal(signal.SIGTERM, _interrupt)  # serve()'s SIGTERM: close the socket and exit cleanly
     host = f"[{args.host.strip('[]')}]" if ":" in args.host else args.host
     print(f"READY http://{host}:{server.server_address[1]}", flush=True)

@@ -1,11 +1,13 @@
 """The request side of the server: ``BadRequest`` (a 400 that names the offending field, OpenAI's ``param``)
 and the parsing and validation of request fields, down to the ``GenerationConfig`` a request asks for
 (OpenAI semantics: temperature 1 and no top-k by default, n=1, no streaming, at most four stop strings).
-Kept apart from the HTTP handler so every rule about what a client may send is in one place.
+The server's ``Limits`` bound ``max_tokens`` (always, whatever the model's context) and the prompts per
+request. Kept apart from the HTTP handler so every rule about what a client may send is in one place.
 """
 from __future__ import annotations
 
 from ..generation import GenerationConfig
+from .limits import Limits
 
 MAX_STOP = 4
 
@@ -49,16 +51,24 @@ def message_content(value, i: int) -> str:
     raise BadRequest(f"field 'messages[{i}].content' must be a string or a list of text parts", f"messages[{i}]")
 
 
-def generation_config(body: dict, logprobs: int | None):
+def prompt_count(prompts: list, field: str, limits: Limits) -> None:
+    """The prompts of one request are bounded: a larger batch is split over several requests."""
+    if len(prompts) > limits.max_prompts:
+        raise BadRequest(f"field {field!r} has {len(prompts)} prompts; this server accepts at most "
+                         f"{limits.max_prompts} per request", field)
+
+
+def generation_config(body: dict, logprobs: int | None, limits: Limits):
     if body.get("stream"):
         raise BadRequest("field 'stream': streaming is not supported by this server", "stream")
     if get_field(body, "n", int, 1) != 1:
         raise BadRequest("field 'n' must be 1: one choice per request", "n")
     max_tokens = get_field(body, "max_tokens", int, None)
     if max_tokens is None:
-        max_tokens = get_field(body, "max_completion_tokens", int, 256)
-    if max_tokens < 1:
-        raise BadRequest("field 'max_tokens' must be >= 1", "max_tokens")
+        max_tokens = get_field(body, "max_completion_tokens", int, min(256, limits.max_tokens))
+    if not 1 <= max_tokens <= limits.max_tokens:
+        raise BadRequest(f"field 'max_tokens' must be in [1, {limits.max_tokens}] on this server, got {max_tokens}",
+                         "max_tokens")
     stop = body.get("stop")
     stop = [stop] if isinstance(stop, str) else (stop or [])
     if not isinstance(stop, list) or len(stop) > MAX_STOP or not all(isinstance(s, str) and s for s in stop):
@@ -70,4 +80,4 @@ def generation_config(body: dict, logprobs: int | None):
     temperature = field_in_range(body, "temperature", float, 1.0, 0, 2)
     return GenerationConfig(max_new_tokens=max_tokens, temperature=temperature,
                             top_p=top_p, seed=get_field(body, "seed", int, 0),
-                            batch_size=8, top_k=0, stop=tuple(stop), logprobs=logprobs)
+                            batch_size=limits.batch_size, top_k=0, stop=tuple(stop), logprobs=logprobs)

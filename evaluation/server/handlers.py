@@ -1,104 +1,31 @@
-"""The HTTP side of the server: the two completion endpoints (``chat_completion``, ``text_completion``, each
-turning a validated request into OpenAI's response shape with usage and optional logprobs), their ``ROUTES``
-and ``make_handler``, the request handler class (bearer-key check, JSON errors in OpenAI's format, a 500
-that keeps the server serving, a log line per request that never carries headers or bodies).
+"""The HTTP side of the server: ``make_handler`` builds the request handler class (bearer-key check, the
+request body read under ``Limits`` (``request_body``), socket timeouts, JSON errors in OpenAI's format, a 500
+that keeps the server serving, a log line per request that never carries headers or bodies) around the
+endpoints in ``evaluation.server.completions``.
 """
 from __future__ import annotations
 
 import json
 import secrets
+import socket
 import sys
 import time
 from http.server import BaseHTTPRequestHandler
 
 from .backend import Backend
-from .fields import BadRequest, field_in_range, generation_config, get_field, message_content
-
-MAX_BODY = 32 << 20  # bytes
-
-
-def _token_bytes(token: str) -> list[int]:
-    return list(token.encode("utf-8"))
-
-
-# ---------------------------------------------------------------- responses
-
-
-def chat_completion(backend: Backend, body: dict) -> dict:
-    messages = get_field(body, "messages", list, required=True)
-    if not messages:
-        raise BadRequest("field 'messages' must not be empty", "messages")
-    clean = []
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
-            raise BadRequest(f"field 'messages[{i}]' must have a role system/user/assistant", f"messages[{i}]")
-        clean.append({"role": m["role"], "content": message_content(m.get("content"), i)})
-    want = get_field(body, "logprobs", bool, False)
-    top = field_in_range(body, "top_logprobs", int, None, 0, 20)
-    if top is not None and not want:
-        raise BadRequest("field 'top_logprobs' needs 'logprobs': true", "top_logprobs")
-    cfg = generation_config(body, (top or 0) if want else None)
-    try:
-        prompt = backend.template.render_chat(backend.tok, clean)
-    except ValueError as e:
-        raise BadRequest(f"field 'messages': {e}", "messages") from None
-    (c,), (n_prompt,) = backend.run([prompt], cfg, backend.template.prompt_special_tokens, "messages")
-    logprobs = None
-    if want:
-        logprobs = {"content": [{"token": t["token"], "logprob": t["logprob"], "bytes": _token_bytes(t["token"]),
-                                 "top_logprobs": [{"token": a["token"], "logprob": a["logprob"],
-                                                   "bytes": _token_bytes(a["token"])} for a in t["top"]]}
-                                for t in c.logprobs or []], "refusal": None}
-    choice = {"index": 0, "message": {"role": "assistant", "content": c.text.strip()}, "logprobs": logprobs,
-              "finish_reason": c.finish_reason}
-    return _envelope(backend, "chat.completion", [choice], n_prompt, c.n_tokens)
-
-
-def text_completion(backend: Backend, body: dict) -> dict:
-    prompt = body.get("prompt")
-    prompts = [prompt] if isinstance(prompt, str) else prompt
-    if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
-        raise BadRequest("field 'prompt' must be a string or a non-empty list of strings", "prompt")
-    if get_field(body, "echo", bool, False):
-        raise BadRequest("field 'echo': echoing the prompt is not supported", "echo")
-    if get_field(body, "best_of", int, 1) != 1:
-        raise BadRequest("field 'best_of' must be 1", "best_of")
-    if body.get("suffix"):
-        raise BadRequest("field 'suffix' is not supported", "suffix")
-    k = field_in_range(body, "logprobs", int, None, 0, 20)
-    cfg = generation_config(body, k)
-    outs, lengths = backend.run(prompts, cfg, True, "prompt")
-    choices = []
-    for i, (p, c) in enumerate(zip(prompts, outs)):
-        lp = None
-        if k is not None:
-            tokens = [t["token"] for t in c.logprobs or []]
-            offsets, at = [], len(p)
-            for t in tokens:
-                offsets.append(at)
-                at += len(t)
-            lp = {"tokens": tokens, "token_logprobs": [t["logprob"] for t in c.logprobs or []],
-                  "top_logprobs": [{a["token"]: a["logprob"] for a in t["top"]} for t in c.logprobs or []],
-                  "text_offset": offsets}
-        choices.append({"index": i, "text": c.text, "logprobs": lp, "finish_reason": c.finish_reason})
-    return _envelope(backend, "text_completion", choices, sum(lengths), sum(c.n_tokens for c in outs))
-
-
-def _envelope(backend: Backend, kind: str, choices: list, prompt_tokens: int, completion_tokens: int) -> dict:
-    return {"id": f"{'chatcmpl' if kind == 'chat.completion' else 'cmpl'}-{secrets.token_hex(12)}", "object": kind,
-            "created": int(time.time()), "model": backend.name, "system_fingerprint": None, "choices": choices,
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens}}
-
-
-ROUTES = {"/v1/chat/completions": chat_completion, "/v1/completions": text_completion}
+from .completions import ROUTES
+from .fields import BadRequest, get_field
+from .request_body import Refusal, content_length, read_body
 
 
 def make_handler(backend: Backend, api_key: str | None, log: bool = True):
     expected = f"Bearer {api_key}".encode() if api_key else None
 
+    limits = backend.limits
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "mosaic-eval-server"
+        timeout = limits.request_timeout  # every socket read and write: a stalled client frees its thread
 
         def log_message(self, fmt, *args):  # only method, path, status: never headers or bodies
             pass
@@ -148,13 +75,11 @@ def make_handler(backend: Backend, api_key: str | None, log: bool = True):
 
         def do_POST(self):
             self._started = time.time()
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                return self._error(400, "invalid Content-Length header")
-            if length > MAX_BODY:
-                return self._error(413, f"request body over {MAX_BODY} bytes")
-            raw = self.rfile.read(length) if length else b""  # always read: the connection stays consistent
+            try:  # the length is checked before a byte of the body is read
+                raw = read_body(self.connection, self.rfile,
+                                content_length(self.headers, limits.max_request_bytes), limits.request_timeout)
+            except Refusal as e:
+                return self._refuse(e.status, str(e))
             if not self._authorised():
                 return
             path = self._path()
@@ -177,6 +102,16 @@ def make_handler(backend: Backend, api_key: str | None, log: bool = True):
             except Exception as e:  # a bug or a model failure: a JSON 500, and the server keeps serving
                 sys.stderr.write(f"internal error on {path}: {type(e).__name__}: {e}\n")
                 self._error(500, f"internal error: {type(e).__name__}: {e}", "server_error")
+
+        def _refuse(self, status: int, message: str):
+            """Answer, then close without reading what the client may still send (the body was not read)."""
+            self.close_connection = True
+            try:
+                self._error(status, message, code="request_too_large" if status == 413 else None)
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)  # the answer and FIN leave before any reset
+            except OSError:
+                pass
 
         def _not_allowed(self):
             self._started = time.time()

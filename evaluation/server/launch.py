@@ -1,11 +1,11 @@
 """Running the server as a real subprocess: ``serve()`` starts ``python -m evaluation.server`` on a free
-loopback port in its own process group, waits for its READY line, yields the base URL and always stops it
+loopback port in its own process group, waits for its READY line or its exit (events, not a clock a loaded
+machine can miss), yields the base URL and always stops it
 (SIGTERM, then SIGKILL), with the server's stderr in a log file whose tail goes into any start-up error.
 Tests and scripts use it; it needs no model code itself.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import queue
 import signal
@@ -22,11 +22,12 @@ from typing import Iterator
 @contextmanager
 def serve(model: str, template: str = "chat_template", served_name: str | None = None, *,
           api_key_env: str | None = None, env: dict | None = None, extra: list[str] | None = None,
-          timeout: float = 180, log_path: str | Path | None = None) -> Iterator[str]:
+          timeout: float | None = None, log_path: str | Path | None = None) -> Iterator[str]:
     """Run the server as a real subprocess on a free loopback port; yields its base URL (``http://...:PORT/v1``).
 
-    Waits for the READY line at most ``timeout`` seconds (the error carries the server's stderr tail), and on
-    exit terminates the whole process group (SIGTERM, then SIGKILL). Server stderr goes to ``log_path``
+    Waits until the READY line is printed or the process exits (an error carrying the server's stderr tail);
+    ``timeout`` seconds, if given, also bound the wait. On exit terminates the whole process group
+    (SIGTERM, then SIGKILL). Server stderr goes to ``log_path``
     (default: a temporary file), so a chatty server can never block on a full pipe.
     """
     cmd = [sys.executable, "-m", "evaluation.server", "--model", str(model), "--template", template,
@@ -54,18 +55,15 @@ def serve(model: str, template: str = "chat_template", served_name: str | None =
 
     threading.Thread(target=pump, daemon=True).start()
     try:
-        url, deadline = None, time.monotonic() + timeout
+        url = None
+        deadline = None if timeout is None else time.monotonic() + timeout
         while url is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
             try:
-                line = lines.get(timeout=min(remaining, 0.5))
+                line = lines.get(timeout=None if deadline is None else max(deadline - time.monotonic(), 0))
             except queue.Empty:
-                continue
-            if line is None:  # stdout closed: the process is exiting; wait for its status
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=60)
+                break
+            if line is None:  # stdout closed: the process is exiting; its status is the event to wait for
+                proc.wait()
                 break
             if line.startswith("READY "):
                 url = line.split()[1]

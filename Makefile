@@ -64,7 +64,7 @@ report: install
 
 # A small strategy sweep through Hydra multirun (2 local processes), then the report picks it up.
 # Micro-batch 4 with activation checkpointing: in `make bench-train` one such step peaks at 3.2 GiB instead
-# of 11.7 GiB (README "Training memory"); the two jobs peaked at 7.6 GB together (measured 2026-12-03).
+# of 11.7 GiB (README "Training memory"); the two jobs peaked at 7.3 GiB RSS together (measured 2026-12-03).
 ablations: install
 	$(BIN)/python experiments/run.py -m experiment=cpu_repro ablation=strategy hydra/launcher=local_parallel \
 		dataset.limit=32 train.batch_size=4 train.grad_accum=1 train.gradient_checkpointing=true \

@@ -24,8 +24,11 @@ MOSAIC_DEFAULTS = {"strategy": "all", "wrap_mode": "uniform", "max_count": 10, "
 
 def heldout_sets(cfg: dict, tok, template, train_samples: list[dict]) -> list[HeldoutSet]:
     probe = cfg["probe"]
-    examples = heldout_examples(probe["examples"])
-    check_unseen(examples, train_samples, f"probe (run {cfg['run_name']})")
+    try:  # a held-out set too large, or inside the training data: the configuration's fault
+        examples = heldout_examples(probe["examples"])
+        check_unseen(examples, train_samples, f"probe (run {cfg['run_name']})")
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     max_len = cfg["model"]["max_len"]
     sets = [HeldoutSet("single", [e.id for e in examples],
                        [encode(tok, template, e.prompt, e.output, max_len) for e in examples])]
@@ -48,10 +51,7 @@ def probe_sets(cfg: dict, tok, template, train_samples: list[dict]) -> list[Held
     :class:`ConfigError` when the training data contains a held-out example (before any work)."""
     if not (cfg.get("probe") or {}).get("every_real_tokens"):
         return None
-    try:
-        return heldout_sets(cfg, tok, template, train_samples)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
+    return heldout_sets(cfg, tok, template, train_samples)
 
 
 def make_probe(cfg: dict, sets: list[HeldoutSet] | None, work: Path, pad_id: int, precision: str

@@ -7,6 +7,7 @@ from mosaic.data.io import atomic_open, write_json
 
 from . import figures, study_tables
 from .claims import CLAIMS, COST_RATIO
+from .item_claims import ItemFinding
 from .items import export_items, run_items
 from .order import adapter_order, strategy_variants, variant_order
 from .paper import HEADLINE, MOSAIC, parse_failure_key
@@ -67,7 +68,7 @@ def build_report(study: str, tracking_uri: str | None = None, results_dir: str |
     summary["items"] = export_items(items, training, results / "items")
     write_json(results / "summary.json", finite(summary))
     found = findings(training, cost, data.cost.run_id if data.cost else None, judge, strategy, items)
-    summary["item_claims"] = {f.claim.id: f.numbers for f in found if hasattr(f, "numbers")}
+    summary["item_claims"] = {f.claim.id: f.numbers for f in found if isinstance(f, ItemFinding)}
     with atomic_open(results / "REPORT.md") as fh:
         fh.write(render(training, judge, found, tables))
     write_trail(results / "runs.json",

@@ -23,7 +23,7 @@ def composed(*overrides: str) -> dict:
 
 
 @pytest.mark.parametrize("group", ["model", "dataset", "augmentation", "train", "deepspeed", "experiment", "ablation",
-                                   "eval", "judge"])
+                                   "eval", "judge", "baseline"])
 def test_every_shipped_option_composes_and_validates(group):
     for option in options(group):
         cfg = composed(f"{group}={option}")
@@ -52,7 +52,7 @@ def test_ablations_are_sweeps_over_real_keys():
                 validate(composed(override))
 
 
-SCALES = {"smoke", "cpu_repro", "repro_smoke"}  # experiments that set a scale and a study, not a variant
+SCALES = {"smoke", "cpu_repro", "cpu_repro_small", "repro_smoke"}  # experiments that set a scale and a study, not a variant
 
 
 def test_experiment_variants_have_distinct_run_names():
@@ -61,6 +61,16 @@ def test_experiment_variants_have_distinct_run_names():
     names.add(composed("augmentation=none")["run_name"])
     names.add(composed("augmentation=all")["run_name"])
     assert len(names) == len(variants) + 2
+
+
+@pytest.mark.parametrize("baseline", options("baseline"))
+def test_a_baseline_combines_with_a_scale_and_equals_its_experiment(baseline):
+    """``baseline=X`` on top of the reproduce scale keeps the scale's data and evaluations and sets the
+    baseline's variant; ``experiment=baseline_X`` is the same baseline at the default scale."""
+    scale, combined = composed("experiment=cpu_repro"), composed("experiment=cpu_repro", f"baseline={baseline}")
+    validate(combined)
+    assert combined["dataset"] == scale["dataset"] and combined["eval"] == scale["eval"]
+    assert combined["variant"] == composed(f"experiment=baseline_{baseline}")["variant"] != scale["variant"]
 
 
 def test_online_needs_one_epoch_per_pass(tmp_path):

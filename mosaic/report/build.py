@@ -5,9 +5,7 @@ from pathlib import Path
 
 from mosaic.data.io import atomic_open, write_json
 
-from . import figures, study_tables
-from .claims import CLAIMS, COST_RATIO
-from .item_claims import ItemFinding
+from . import cost_claim, figures, study_tables
 from .items import export_items, run_items
 from .order import adapter_order, strategy_variants, variant_order
 from .paper import HEADLINE, MOSAIC, parse_failure_key
@@ -42,9 +40,10 @@ def build_report(study: str, tracking_uri: str | None = None, results_dir: str |
               study_tables.strategy_ablation(training, [v for v in strategy_variants() + [MOSAIC] if v in variants],
                                              headline)]
     cost = store.artifact_json(data.cost.run_id, "cost.json") if data.cost else None
-    if cost:
-        tables.append(study_tables.cost_table(cost, data.cost.run_id))
-        summary["cost"] = {"run_id": data.cost.run_id, "mosaic_over_original": cost["mosaic_over_original"]}
+    cost_run = data.cost.run_id if data.cost else None
+    measured, plans = cost_claim.measured(training), cost_claim.plan(cost)
+    if cost or measured:
+        tables.append(study_tables.cost_table(measured, cost, cost_run))
     bench, bench_runs = study_tables.bench_rows(store, training, variants)
     tables.append(study_tables.mosaic_bench(bench, bench_runs))
     summary["mosaic_bench"] = bench
@@ -54,23 +53,29 @@ def build_report(study: str, tracking_uri: str | None = None, results_dir: str |
     for t in tables:
         t.write(tables_dir)
 
-    cost_claim = next(c for c in CLAIMS if c.kind == COST_RATIO)
+    items = {key: run_items(store, r.run_id) for key, r in sorted(training.items(), key=lambda x: x[0])}
+    cost_ids = sorted((measured.run_ids if measured else []) + ([cost_run] if plans else []))
     drawn = {"count_distributions": figures.count_distributions(
                  store.artifact_json(data.counts.run_id, "counts.json"), data.counts.run_id, figures_dir)
              if data.counts is not None else [],
-             "loss_curves": figures.loss_curves(store, training, figures_dir),
-             "cost_ratio": figures.cost_ratio(cost, data.cost.run_id, figures_dir, cost_claim.bands[0][0])
-             if cost else [],
+             "loss_curves": figures.loss_curves(items, training, figures_dir),
+             "cost_ratio": figures.cost_ratio(measured, plans, cost_ids, figures_dir, cost_claim.CLAIMED_MAX),
              "mosaic_bench": figures.mosaic_bench(bench, bench_runs, figures_dir)}
+    for name, ids in drawn.items():
+        if not ids:  # a figure not drawn this time must not survive from an earlier build
+            (figures_dir / f"{name}.png").unlink(missing_ok=True)
     summary["runs"] = {f"{v}/s{s}": r.run_id for (v, s), r in sorted(training.items(), key=lambda x: x[0])}
+    summary["seeds"] = {v: sorted(s for x, s in training if x == v) for v in variants}
     summary["judge"] = judge
-    items = {key: run_items(store, r.run_id) for key, r in sorted(training.items(), key=lambda x: x[0])}
     summary["items"] = export_items(items, training, results / "items")
+    found = findings(training, cost, cost_run, judge, strategy, items)
+    summary["claims"] = {f.claim.id: {"paper": f.claim.paper, "evidence": f.evidence, "verdict": f.verdict,
+                                      "run_ids": f.run_ids, **({"numbers": f.numbers} if f.numbers else {})}
+                         for f in found}
+    summary["cost"] = {**cost_claim.numbers(measured, plans), "plan_run_id": cost_run if plans else None}
     write_json(results / "summary.json", finite(summary))
-    found = findings(training, cost, data.cost.run_id if data.cost else None, judge, strategy, items)
-    summary["item_claims"] = {f.claim.id: f.numbers for f in found if isinstance(f, ItemFinding)}
     with atomic_open(results / "REPORT.md") as fh:
-        fh.write(render(training, judge, found, tables))
+        fh.write(render(study, training, judge, found, tables, [t for t in drawn if drawn[t]]))
     write_trail(results / "runs.json",
                 build_trail(study, collect_runs(store, data, sweeps, cost), tables, found, drawn))
     return summary

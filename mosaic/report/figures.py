@@ -1,12 +1,19 @@
 """The report's figures (matplotlib, Agg): instructions per sample per count distribution (the
-paper's Figure 3), loss curves (Figure 4), the cost ratio per batching regime, mosaic-bench accuracy
-by k and by rule. PNGs carry no software/date metadata, so a rebuild from the same store is identical.
-Each function returns the ids of the runs it drew from (empty when the figure was not drawn)."""
+paper's Figure 3), held-out loss against real training tokens (Figure 4 done comparably), the cost
+ratio (measured, and plan arithmetic per batching regime), mosaic-bench accuracy by k and by rule.
+Every estimate over seeds or items carries its 95% interval: Student t over seeds for curves,
+the ratio bootstrap for measured cost, Wilson for accuracies over items. Panels with nothing but
+zeros are not drawn. PNGs carry no software/date metadata, so a rebuild from the same store is
+identical. Each function returns the ids of the runs it drew from (empty when not drawn)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from .paper import MOSAIC, ORIGINAL
+from .paper import COMPUTE_MATCHED, LABELS, MOSAIC, ORIGINAL, TEMPLATE_RANDOM
+from .stats import mean_ci
+
+COLOURS = {ORIGINAL: "#4c72b0", MOSAIC: "#dd8452", TEMPLATE_RANDOM: "#55a868", COMPUTE_MATCHED: "#8172b3"}
 
 META = {"Software": None}
 DPI = 110
@@ -44,64 +51,123 @@ def count_distributions(counts: dict, run_id: str, out: Path) -> list[str]:
     return [run_id]
 
 
-def loss_curves(store, training: dict, out: Path) -> list[str]:
-    curves = [(v, s, r) for (v, s), r in sorted(training.items(), key=lambda x: x[0]) if v in (ORIGINAL, MOSAIC)]
+def heldout_curves(items: dict, set_name: str = "single") -> dict[str, dict[float, list[float]]]:
+    """variant -> {real tokens seen: [per-seed mean NLL per token of the set]}, from the items' held-out rows."""
+    out: dict[str, dict[float, list[float]]] = {}
+    for (v, _seed), sources in sorted(items.items(), key=lambda x: x[0]):
+        points: dict[float, list[float]] = {}
+        for r in sources.get("heldout", []):
+            if r["set"] == set_name:
+                points.setdefault(float(r["real_tokens_seen"]), []).append(r["nll_sum"] / max(1, r["tokens"]))
+        for x, nll in points.items():
+            out.setdefault(v, {}).setdefault(x, []).append(sum(nll) / len(nll))
+    return out
+
+
+def loss_curves(items: dict, training: dict, out: Path) -> list[str]:
+    """Held-out response NLL (single-instruction format) against real training tokens seen, mean over
+    seeds with a 95% t band, per arm; arms probed only at the start and end are markers. Training losses
+    are not drawn: they are on different targets for each arm."""
+    curves = heldout_curves(items)
     if not curves:
         return []
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for v, s, r in curves:
-        hist = store.metric_history(r.run_id, "train/loss")
-        steps = [step for step, _ in hist]
-        total = max(steps) if steps else 1
-        ax.plot([x / total for x in steps], [value for _, value in hist],
-                color="#dd8452" if v == MOSAIC else "#4c72b0", alpha=0.8,
-                label=f"{'Mosaic-IT' if v == MOSAIC else 'original IT'} s{s}")
-    ax.set_xlabel("fraction of training")
-    ax.set_ylabel("training loss (response tokens)")
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for v, points in sorted(curves.items(), key=lambda x: (x[0] not in COLOURS, x[0])):
+        xs = sorted(points)
+        stats = [mean_ci(points[x]) for x in xs]
+        ys = [m for m, _, _ in stats]
+        hs = [0.0 if math.isnan(h) else h for _, h, _ in stats]
+        seeds = max(n for _, _, n in stats)
+        line = ax.plot(xs, ys, marker="o", ms=3, color=COLOURS.get(v), label=f"{LABELS.get(v, v)} ({seeds} seeds)",
+                       ls="-" if len(xs) > 2 else ":")[0]
+        ax.fill_between(xs, [y - h for y, h in zip(ys, hs)], [y + h for y, h in zip(ys, hs)],
+                        color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel("real training tokens seen")
+    ax.set_ylabel("held-out response NLL per token")
+    ax.set_title("held-out loss, single-instruction format (95% t band over seeds)", fontsize=9)
     ax.legend(fontsize=7)
     _save(fig, out / "loss_curves.png")
-    return sorted(r.run_id for _, _, r in curves)
+    return sorted(r.run_id for (v, s), r in training.items() if (v, s) in items and items[(v, s)].get("heldout"))
 
 
-def cost_ratio(cost: dict, run_id: str, out: Path, paper_ratio: float = 0.2) -> list[str]:
+def cost_ratio(measured, plans: dict, run_ids: list[str], out: Path, claimed_max: float = 0.2) -> list[str]:
+    """Mosaic-IT / original device-hours: the measured ratio of the study's runs (with its bootstrap
+    interval) and, hatched, the plan arithmetic of each batching regime."""
+    bars = []
+    if measured is not None and measured.device_hours is not None:
+        iv = measured.device_hours
+        bars.append((f"measured\n({measured.regime})", iv.estimate, (iv.estimate - iv.lo, iv.hi - iv.estimate), ""))
+    bars += [(f"plan: {r}", q["device_hours"], None, "//") for r, q in plans.items() if "device_hours" in q]
+    if not bars:
+        return []
     plt = _plt()
-    regimes = sorted(cost["mosaic_over_original"])
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    vals = [cost["mosaic_over_original"][r]["device_hours"] for r in regimes]
-    ax.bar(regimes, vals, color=["#c44e52" if v > 1 else "#55a868" for v in vals])
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    for i, (label, v, err, hatch) in enumerate(bars):
+        ax.bar(i, v, color="#c44e52" if v > 1 else "#55a868", hatch=hatch, edgecolor="k", lw=0.5,
+               yerr=None if err is None else [[err[0]], [err[1]]], capsize=4)
+        ax.text(i, v, f"{v:.2f}", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=8)
     ax.axhline(1.0, color="k", lw=0.8)
-    ax.axhline(paper_ratio, color="gray", ls="--", lw=0.8, label="paper: 80% lower")
-    for i, v in enumerate(vals):
-        ax.text(i, v, f"{v:.2f}", ha="center", va="bottom")
+    ax.axhline(claimed_max, color="gray", ls="--", lw=0.8, label="paper: 80% lower")
     ax.set_ylabel("Mosaic-IT / original device-hours")
+    ax.set_title("measured: 95% bootstrap over seeds; hatched: plan arithmetic", fontsize=8)
     ax.legend(fontsize=8)
     _save(fig, out / "cost_ratio.png")
-    return [run_id]
+    return sorted(run_ids)
+
+
+def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a proportion (successes may be a mean times n)."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _err(acc: float, n: int) -> tuple[float, float]:
+    lo, hi = wilson(acc * n, n)
+    return (acc - lo, hi - acc) if n else (0.0, 0.0)
 
 
 def mosaic_bench(bench: list[dict], bench_runs: dict[tuple, list[str]], out: Path) -> list[str]:
+    """Accuracy by k (structure and content) and structure accuracy by rule, with 95% Wilson intervals
+    over the items behind each point (``n``: items x seeds); a panel whose values are all 0 is left out."""
     by_k = [r for r in bench if r["strategy"] == "*" and r["k"] != "*"]
     by_rule = [r for r in bench if "/" in r["strategy"]]
-    if not (by_k or by_rule):
+    panels = [p for p, rows, m in (("k", by_k, "both_acc"), ("rule", by_rule, "structure_acc"))
+              if any(r[m] > 0 for r in rows)]
+    if not panels:
         return []
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for v in sorted({r["variant"] for r in by_k}):
-        rows = sorted((int(r["k"]), r["both_acc"]) for r in by_k if r["variant"] == v)
-        axes[0].plot([k for k, _ in rows], [a for _, a in rows], marker="o", label=v)
-    axes[0].set_xlabel("instructions in the prompt (k)")
-    axes[0].set_ylabel("structure and content correct")
-    axes[0].legend(fontsize=8)
-    rules = sorted({r["strategy"] for r in by_rule})
-    vs = sorted({r["variant"] for r in by_rule})
-    width = 0.8 / max(1, len(vs))
-    for j, v in enumerate(vs):
-        acc = {r["strategy"]: r["structure_acc"] for r in by_rule if r["variant"] == v}
-        axes[1].bar([i + j * width for i in range(len(rules))], [acc.get(r, 0) for r in rules], width, label=v)
-    axes[1].set_xticks([i + 0.4 - width / 2 for i in range(len(rules))], rules, rotation=60, ha="right", fontsize=7)
-    axes[1].set_ylabel("structure correct")
-    axes[1].legend(fontsize=8)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.6), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        if panel == "k":
+            for v in sorted({r["variant"] for r in by_k}):
+                rows = sorted((int(r["k"]), r["both_acc"], r.get("n", 0)) for r in by_k if r["variant"] == v)
+                errs = list(zip(*[_err(a, n) for _, a, n in rows]))
+                ax.errorbar([k for k, _, _ in rows], [a for _, a, _ in rows], yerr=errs, marker="o", capsize=3,
+                            label=LABELS.get(v, v), color=COLOURS.get(v))
+            ax.set_xlabel("instructions in the prompt (k)")
+            ax.set_ylabel("structure and content correct")
+        else:
+            rules = sorted({r["strategy"] for r in by_rule})
+            vs = sorted({r["variant"] for r in by_rule})
+            width = 0.8 / max(1, len(vs))
+            for j, v in enumerate(vs):
+                got = {r["strategy"]: (r["structure_acc"], r.get("n", 0)) for r in by_rule if r["variant"] == v}
+                accs = [got.get(r, (0.0, 0)) for r in rules]
+                errs = list(zip(*[_err(a, n) for a, n in accs]))
+                ax.bar([i + j * width for i in range(len(rules))], [a for a, _ in accs], width, yerr=errs, capsize=2,
+                       label=LABELS.get(v, v), color=COLOURS.get(v))
+            ax.set_xticks([i + 0.4 - width / 2 for i in range(len(rules))], rules, rotation=60, ha="right",
+                          fontsize=7)
+            ax.set_ylabel("structure correct")
+        ax.set_title("95% Wilson interval over items", fontsize=8)
+        ax.legend(fontsize=8)
     _save(fig, out / "mosaic_bench.png")
-    used = {i for r in by_k + by_rule for i in bench_runs[(r["variant"], r["strategy"], r["k"], r["vocabulary"])]}
+    drawn = (by_k if "k" in panels else []) + (by_rule if "rule" in panels else [])
+    used = {i for r in drawn for i in bench_runs[(r["variant"], r["strategy"], r["k"], r["vocabulary"])]}
     return sorted(used)

@@ -31,3 +31,10 @@ PARSE_FAILURE = "parse_failure_rate"  # "<adapter>/parse_failure_rate": logged b
 
 def parse_failure_key(adapter: str) -> str:
     return f"{adapter}/{PARSE_FAILURE}"
+
+# The reviewers' baselines that `make reproduce` runs (conf/baseline/): their variant names.
+TEMPLATE_RANDOM = "template_random"             # single instructions with random format meta-instructions
+COMPUTE_MATCHED = "none_compute_matched"        # original IT on as many real tokens as Mosaic-IT
+BASELINES = (TEMPLATE_RANDOM, COMPUTE_MATCHED)
+LABELS = {ORIGINAL: "original IT", MOSAIC: "Mosaic-IT", TEMPLATE_RANDOM: "template randomisation",
+          COMPUTE_MATCHED: "compute-matched original IT"}

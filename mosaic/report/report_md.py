@@ -11,10 +11,10 @@ from .stats import mean_ci, metric_values, paired_diff, paired_seeds
 from .store import model_name
 from .sweeps import StrategyScores
 from .tables import Table, fmt
-from .verdicts import cost_verdict, effect_verdict, parsed_share, ranking_verdict
+from . import cost_claim
+from .verdicts import effect_verdict, parsed_share, ranking_verdict
 
-FIGURES = ("Figures: `figures/count_distributions.png` (Figure 3), `figures/loss_curves.png` (Figure 4), "
-           "`figures/cost_ratio.png`, `figures/mosaic_bench.png`.")
+FIGURE_NOTES = {"count_distributions": " (Figure 3)", "loss_curves": " (Figure 4: held-out loss vs real tokens)"}
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Finding:
     evidence: str
     verdict: str
     run_ids: list[str] = field(default_factory=list)
+    numbers: dict = field(default_factory=dict)  # for summary.json
 
     def row(self) -> str:
         return f"| {self.claim.paper} | {self.evidence} | {self.verdict} |"
@@ -50,12 +51,12 @@ def effect_finding(claim: Claim, training: dict, judge: str) -> Finding | None:
     return Finding(claim, evidence, effect_verdict(claim, m, h, n, parsed, judge), ids)
 
 
-def cost_finding(claim: Claim, cost: dict | None, cost_run_id: str | None) -> Finding:
-    if not cost:
-        return Finding(claim, claim.evidence["no_data"], claim.verdicts[NO_DATA])
-    q = {r: v[claim.metric] for r, v in cost["mosaic_over_original"].items()}
-    ratios = ", ".join(f"{r}: {q[r]:.2f}x" for r in sorted(q))
-    return Finding(claim, claim.evidence["data"].format(ratios=ratios), cost_verdict(claim, q), [cost_run_id])
+def cost_finding(claim: Claim, training: dict, cost: dict | None, cost_run_id: str | None) -> Finding:
+    """Measured on the study's training runs; the cost run's plans as labelled arithmetic (cost_claim.py)."""
+    m, plans = cost_claim.measured(training), cost_claim.plan(cost)
+    ids = sorted((m.run_ids if m else []) + ([cost_run_id] if cost_run_id and plans else []))
+    numbers = {**cost_claim.numbers(m, plans), "plan_run_id": cost_run_id if plans else None}
+    return Finding(claim, cost_claim.evidence_text(m, plans), cost_claim.verdict_text(m), ids, numbers)
 
 
 def ranking_finding(claim: Claim, training: dict, sweep: StrategyScores) -> Finding:
@@ -90,7 +91,7 @@ def findings(training: dict, cost: dict | None, cost_run_id: str | None, judge: 
         if claim.kind in (PAIRED, PARITY, SHOWN):
             f = effect_finding(claim, training, judge)
         elif claim.kind == COST_RATIO:
-            f = cost_finding(claim, cost, cost_run_id)
+            f = cost_finding(claim, training, cost, cost_run_id)
         elif claim.kind == RANKING:
             f = ranking_finding(claim, training, sweep)
         else:
@@ -100,15 +101,18 @@ def findings(training: dict, cost: dict | None, cost_run_id: str | None, judge: 
     return out + by_items
 
 
-def render(training: dict, judge: str, found: list[Finding], tables: list[Table]) -> str:
-    seeds = sorted({s for (v, s) in training if v in (ORIGINAL, MOSAIC)})
+def render(study: str, training: dict, judge: str, found: list, tables: list[Table], figures: list[str]) -> str:
+    arms = sorted({v for v, _ in training}, key=lambda v: (v not in (ORIGINAL, MOSAIC), v != ORIGINAL, v))
+    seeds = "; ".join(f"{v} {sorted(s for x, s in training if x == v)}" for v in arms)
     lines = ["# Mosaic-IT claims at CPU scale\n",
-             f"Model {model_name(training)}; seeds {seeds}; judge {judge}. Every number is in `results/tables/` and "
-             "`results/summary.json` with the MLflow run ids it came from, and every item in `results/items/`. "
-             "Differences are Mosaic-IT minus original IT: seed-level rows pair runs by seed (95% Student-t interval); "
-             "item-level rows pair by seed and item (95% bootstrap interval over seeds and items, Holm-corrected "
-             "across the item-level claims). An interval that includes 0 is inconclusive.\n",
+             f"Study `{study}`; model {model_name(training)}; seeds per arm: {seeds}; judge {judge}. Every number is "
+             "in `results/tables/` and `results/summary.json` (`claims`, with the MLflow run ids it came from), and "
+             "every item in `results/items/`. Differences are Mosaic-IT minus the other arm: seed-level rows pair runs "
+             "by seed (95% Student-t interval); item-level rows pair by seed and item (95% bootstrap interval over "
+             "seeds and items, Holm-corrected across the item-level claims). An interval that includes 0 is "
+             "inconclusive.\n",
              "| claim (paper) | evidence here | verdict |", "|---|---|---|"]
     lines += [f.row() for f in found]
-    lines += ["", "Tables: " + ", ".join(f"`tables/{t.name}.md`" for t in tables) + ".", FIGURES, ""]
+    lines += ["", "Tables: " + ", ".join(f"`tables/{t.name}.md`" for t in tables) + ".",
+              "Figures: " + ", ".join(f"`figures/{f}.png`{FIGURE_NOTES.get(f, '')}" for f in figures) + ".", ""]
     return "\n".join(lines)

@@ -56,21 +56,38 @@ def strategy_ablation(training: dict, variants: list[str], headline: list[Metric
     return t
 
 
-def cost_table(cost: dict, run_id: str) -> Table:
-    s = cost["settings"]
-    t = Table("cost", "Training cost: original IT vs Mosaic-IT under three batching regimes",
-              ["regime", "variant", "sequences", "steps", "real tokens", "processed tokens", "padding", "TFLOPs",
-               "measured tok/s", "est. hours", "device-hours"],
-              f"Model {s.get('model')}; {s.get('dataset')} (limit {s.get('limit')}); original {s['epochs']} epochs, "
-              f"Mosaic-IT {s['mosaic_epochs']} epoch over its passes; rates from {s.get('measured_steps')} timed "
-              "step(s) per cell.", key_columns=2)
-    for r in sorted(cost["rows"], key=lambda r: (r["regime"], r["variant"] != "original")):
-        t.add(r["regime"], r["variant"], r["sequences"], r["steps"], r["real_tokens"], r["processed_tokens"],
+def cost_table(measured, cost: dict | None, run_id: str | None) -> Table:
+    """The measured training cost of the study's runs (per seed, then the ratio with its interval), then
+    the cost run's plan arithmetic for the three batching regimes (cost_claim.py tells which is which)."""
+    s = (cost or {}).get("settings", {})
+    note = ("measured: the study's own training runs (sum of step times; device-hours = seconds x devices / 3600), "
+            "the ratio a mean over seeds with a 95% seed bootstrap. plan: exact counts of each regime's batches over "
+            "the real samples, hours = processed tokens / a rate timed on "
+            f"{s.get('measured_steps', '?')} step(s) per cell: arithmetic, not a measurement")
+    if cost:
+        note += (f" (model {s.get('model')}; {s.get('dataset')}, limit {s.get('limit')}; original {s['epochs']} "
+                 f"epochs, Mosaic-IT {s['mosaic_epochs']} epoch over its passes)")
+    t = Table("cost", "Training cost: original IT vs Mosaic-IT, measured and planned",
+              ["source", "regime", "variant", "sequences", "steps", "real tokens", "processed tokens", "padding",
+               "TFLOPs", "tok/s", "hours", "device-hours"], note + ".", key_columns=3)
+    if measured is not None:
+        for seed, arms in sorted(measured.per_seed.items()):
+            for v, label in (("none", "original"), ("all", "mosaic")):
+                x = arms[v]
+                t.add("measured", measured.regime, f"{label} s{seed}", "", "", "", "", "", "", "",
+                      f"{(x['train_seconds'] or 0) / 3600:.4f}", f"{x['device_hours']:.4f}", runs=measured.run_ids)
+        if measured.device_hours is not None:
+            iv, w = measured.device_hours, measured.wall
+            t.add("measured", measured.regime, "Mosaic/original", "", "", "", "", "", "", "",
+                  f"{w.estimate:.3f} [{w.lo:.3f}, {w.hi:.3f}]" if w else "",
+                  f"{iv.estimate:.3f} [{iv.lo:.3f}, {iv.hi:.3f}]", runs=measured.run_ids)
+    for r in sorted((cost or {}).get("rows", []), key=lambda r: (r["regime"], r["variant"] != "original")):
+        t.add("plan", r["regime"], r["variant"], r["sequences"], r["steps"], r["real_tokens"], r["processed_tokens"],
               f"{r['padding_fraction']:.3f}", f"{r['tflops_executed']:.2f}",
               f"{r['measured_processed_tokens_per_s']:.0f}", f"{r['est_hours']:.4f}", f"{r['est_device_hours']:.4f}",
               runs=[run_id])
-    for regime, q in sorted(cost["mosaic_over_original"].items()):
-        t.add(regime, "Mosaic/original", f"{q['sequences']:.3f}", f"{q['steps']:.3f}", f"{q['real_tokens']:.3f}",
+    for regime, q in sorted((cost or {}).get("mosaic_over_original", {}).items()):
+        t.add("plan", regime, "Mosaic/original", f"{q['sequences']:.3f}", f"{q['steps']:.3f}", f"{q['real_tokens']:.3f}",
               f"{q['processed_tokens']:.3f}", "", f"{q['flops_executed']:.3f}", "", "", f"{q['device_hours']:.3f}",
               runs=[run_id])
     return t
@@ -97,6 +114,7 @@ def bench_rows(store, training: dict, variants: list[str]) -> tuple[list[dict], 
             acc.setdefault(key, []).append(row)
             ids.setdefault(key, []).append(r.run_id)
     out = [{"variant": v, "strategy": strategy, "k": k, "vocabulary": vocab,
+            "n": sum(int(r.get("n", 0)) for r in rows),  # items x seeds behind the means (Wilson intervals)
             **{m: sum(r[m] for r in rows) / len(rows) for m in BENCH_METRICS}}
            for (v, strategy, k, vocab), rows in acc.items()]
     order = {v: i for i, v in enumerate(variants)}
@@ -106,11 +124,11 @@ def bench_rows(store, training: dict, variants: list[str]) -> tuple[list[dict], 
 
 def mosaic_bench(rows: list[dict], runs: dict[tuple, list[str]]) -> Table:
     t = Table("mosaic_bench", "Mosaic-following benchmark (held-out tasks)",
-              ["variant", "strategy", "k", "vocabulary", "structure", "content", "both"],
-              "Mean over seeds; structure = count, tags, order and masking as requested; content = every sub-answer "
+              ["variant", "strategy", "k", "vocabulary", "n", "structure", "content", "both"],
+              "Mean over seeds; n = items x seeds; structure = count, tags, order and masking as requested; content = every sub-answer "
               "correct; vocabulary heldout = phrasings and tag styles never seen in training.", key_columns=4)
     for row in rows:
-        t.add(row["variant"], row["strategy"], row["k"], row["vocabulary"], f"{row['structure_acc']:.3f}",
+        t.add(row["variant"], row["strategy"], row["k"], row["vocabulary"], row["n"], f"{row['structure_acc']:.3f}",
               f"{row['content_acc']:.3f}", f"{row['both_acc']:.3f}",
               runs=runs[(row["variant"], row["strategy"], row["k"], row["vocabulary"])])
     return t

@@ -6,10 +6,8 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from .claims import (CAVEAT, CONSISTENT, HELD, NOISE, NOT_BEST, NOT_HELD, ONLY_STATIC, SMALL, SUPPORTED, TIE,
-                     TOO_FEW, UNPARSED, WORSE, Claim)
-
-STATIC_PADDING = "static_pad"  # FastChat-style padding to the maximum length (mosaic/cost/batching.py)
+from .claims import (CAVEAT, CONSISTENT, LOCAL_JUDGE, NOISE, NOT_BEST, PIPELINE, SMALL, SUPPORTED, TIE, TOO_FEW,
+                     UNPARSED, WORSE, Claim)
 
 
 def parsed_share(failure_rates) -> float:
@@ -38,30 +36,13 @@ def effect_outcome(m: float, h: float, n: int, null: float = 0.0, parsed: float 
 
 
 def effect_verdict(claim: Claim, m: float, h: float, n: int, parsed: float | None = None, judge: str = "") -> str:
+    """A judged claim under the local judge (the tuned model judging itself) is a pipeline check
+    whatever it parsed: a 135M judge cannot tell better answers from worse ones."""
+    if claim.judged and judge.startswith(LOCAL_JUDGE):
+        return claim.verdicts[PIPELINE].format(judge=judge, parsed=parsed or 0.0)
     outcome = effect_outcome(m, h, n, claim.null, parsed if claim.judged else None,
                              claim.thresholds.get("min_parsed", 0.5), claim.thresholds.get("small_effect"))
     return claim.verdicts[outcome].format(judge=judge, parsed=parsed)
-
-
-def cost_band(claim: Claim, ratio: float) -> str:
-    """The wording of the first band whose upper bound ``ratio`` does not exceed."""
-    return next(text for upper, text in claim.bands if ratio <= upper)
-
-
-def cost_outcome(claim: Claim, ratios: Mapping[str, float]) -> tuple[str, list[str]]:
-    """(HELD, ONLY_STATIC or NOT_HELD; the regimes where the ratio is at most thresholds["held"])."""
-    held = [r for r in sorted(ratios) if ratios[r] <= claim.thresholds["held"]]
-    if not held:
-        return NOT_HELD, held
-    return (ONLY_STATIC if held == [STATIC_PADDING] else HELD), held
-
-
-def cost_verdict(claim: Claim, ratios: Mapping[str, float]) -> str:
-    """The outcome, then each regime where it did not hold with its band."""
-    outcome, held = cost_outcome(claim, ratios)
-    head = claim.verdicts[outcome].format(regimes=", ".join(held))
-    return head + "; " + "; ".join(f"{r} {ratios[r]:.2f}x: {cost_band(claim, ratios[r])}"
-                                   for r in sorted(ratios) if r not in held)
 
 
 def ranking_outcome(scores: Mapping[str, float], expected: str) -> tuple[str, bool]:

@@ -1,5 +1,6 @@
-"""A small MLflow store written directly (no training): three seeds of original IT and Mosaic-IT, one
-single-strategy variant, a cost and a counts run, and a Hydra sweep with two jobs."""
+"""A small MLflow store written directly (no training): three seeds of original IT and Mosaic-IT with
+held-out probe curves and verifiable items, two seeds of each reviewers' baseline, one single-strategy
+variant, a cost and a counts run, and a Hydra sweep with two jobs."""
 import json
 
 import pytest
@@ -16,9 +17,31 @@ def bench_info(acc: float) -> dict:
         {**r, "structure_acc": acc, "content_acc": acc / 2, "both_acc": acc / 4} for r in rows]}}
 
 
+# Held-out NLL per token of every item, linear in real tokens seen: (slope per token, tokens at the end).
+# Over the shared first 300 tokens original IT averages 2.0 - 0.15 = 1.85, Mosaic-IT 2.0 - 0.075 = 1.925.
+CURVES = {"none": (-0.001, 300, 4), "all": (-0.0005, 330, 4), "template_random": (-1 / 3000, 300, 2),
+          "none_compute_matched": (-0.2 / 330, 330, 2)}  # (slope, last point, points incl. the start)
+VERIFIABLE_RIGHT = {"none": 5, "all": 8, "template_random": 8, "none_compute_matched": 4}  # of 20 items
+
+
+def heldout(variant: str, seed: int) -> dict:
+    slope, last, n = CURVES[variant]
+    xs = [round(last * k / (n - 1)) for k in range(n)]
+    return {"every_real_tokens": 100, "points": [
+        {"milestone": -1 if k == n - 1 else k, "step": k, "real_tokens_seen": x, "final": k == n - 1, "seconds": 1.0,
+         "sets": {"single": {"items": {f"b-{i}": [10 * (2.0 + slope * x + 0.01 * i + 0.001 * seed), 10]
+                                       for i in range(8)}}}}
+        for k, x in enumerate(xs)]}
+
+
+def verifiable(variant: str) -> str:
+    return "".join(json.dumps({"id": f"vt-{i:02d}", "family": "arith", "answer": "1", "response": "1",
+                               "correct": i < VERIFIABLE_RIGHT[variant]}) + "\n" for i in range(20))
+
+
 def training_metrics(variant: str, seed: int) -> dict:
     up = {"none": 0.0, "all": 1.0}.get(variant, 0.5)
-    m = {"cost/device_hours": 0.01 + 0.001 * up, "cost/real_tokens": 1000.0 + 10 * seed,
+    m = {"cost/device_hours": 0.01 + 0.001 * up, "cost/train_seconds": 36 + 3.6 * up, "cost/real_tokens": 1000.0 + 10 * seed,
          "alpaca_eval/win_rate": 40.0 + 10 * up + seed, "alpaca_eval/length_controlled_win_rate": 41.0 + seed,
          "alpaca_eval/parse_failure_rate": 0.1, "mt_bench/average": 2.0 + seed * 0.1, "mt_bench/turn1": 2.1,
          "mt_bench/turn2": 1.9, "mt_bench/parse_failure_rate": 0.9, "lm_eval/average": 0.3 + 0.01 * ((seed * 7 + up) % 3),
@@ -86,7 +109,8 @@ def fake_store(tmp_path_factory):
     ids["old-none-s0"] = w.run("tiny-none-s0", {"variant": "none", "run_complete": "true"}, {"seed": 0},
                                {"lm_eval/average": 99.0})
     ids["unfinished"] = w.run("tiny-all-s5", {"variant": "all"}, {"seed": 5}, {"lm_eval/average": 99.0})
-    for variant, seeds in (("none", (0, 1, 2)), ("all", (0, 1, 2)), ("primary", (0,))):
+    for variant, seeds in (("none", (0, 1, 2)), ("all", (0, 1, 2)), ("template_random", (0, 1)),
+                           ("none_compute_matched", (0, 1)), ("primary", (0,))):
         for seed in seeds:
             name = f"tiny-{variant}-s{seed}"
             tags = {"variant": variant, "seed": str(seed), "run_complete": "true", "model_id": "tiny", "judge": JUDGE,
@@ -95,12 +119,15 @@ def fake_store(tmp_path_factory):
                     "checkpoint_hash": f"c-{variant}-{seed}"}
             if seed == 1:
                 tags["hydra_overrides"] = json.dumps([f"augmentation={variant}", "seed=1"])
-            ids[name] = w.run(name, tags, {"seed": seed}, training_metrics(variant, seed),
-                              {"config.json": {"augmentation": {"name": variant}, "seed": seed},
-                               "eval/mosaic_bench/info.json": bench_info(0.1 if variant == "none" else 0.2),
-                               "eval/lm_eval/samples.json": lm_eval_samples(variant, seed)},
-                              history=[(1, 3.0), (2, 2.5), (3, 2.2 + seed * 0.01)],
-                              texts={"eval/mosaic_bench/responses.jsonl": bench_responses(variant, seed)})
+            artifacts = {"config.json": {"augmentation": {"name": variant}, "seed": seed},
+                         "eval/mosaic_bench/info.json": bench_info(0.1 if variant == "none" else 0.2),
+                         "eval/lm_eval/samples.json": lm_eval_samples(variant, seed)}
+            texts = {"eval/mosaic_bench/responses.jsonl": bench_responses(variant, seed)}
+            if variant in CURVES:
+                artifacts["heldout.json"] = heldout(variant, seed)
+                texts["eval/verifiable/items.jsonl"] = verifiable(variant)
+            ids[name] = w.run(name, tags, {"seed": seed, "train.regime": "dynamic"}, training_metrics(variant, seed),
+                              artifacts, history=[(1, 3.0), (2, 2.5), (3, 2.2 + seed * 0.01)], texts=texts)
     cost = {"settings": SETTINGS, "rows": [
         {"regime": regime, "variant": v, "sequences": 10, "steps": 3, "real_tokens": 900, "processed_tokens": 1000,
          "padding_fraction": 0.1, "tflops_executed": 1.5, "measured_processed_tokens_per_s": 1234.5, "est_hours": 0.01,

@@ -16,6 +16,7 @@ from .augment.run import augment_file
 from .data.heldout import check_unseen, heldout_examples
 from .data.io import write_jsonl
 from .settings import ConfigError
+from .tracking import config_hash
 from .train.features import encode, encode_samples, read_samples
 from .train.heldout import HeldoutProbe, HeldoutSet
 
@@ -54,10 +55,19 @@ def probe_sets(cfg: dict, tok, template, train_samples: list[dict]) -> list[Held
     return heldout_sets(cfg, tok, template, train_samples)
 
 
-def make_probe(cfg: dict, sets: list[HeldoutSet] | None, work: Path, pad_id: int, precision: str
-               ) -> HeldoutProbe | None:
+def start_key(cfg: dict, sets: list[HeldoutSet], precision: str, batch_size: int) -> str:
+    """What the probe's start point depends on: the starting weights (the model config names them),
+    the held-out items' tokens and weights, precision and batch size (bf16 sums depend on batching)."""
+    return config_hash({"model": cfg["model"], "precision": precision, "batch_size": batch_size,
+                        "sets": [[hs.name, hs.ids, [[e.input_ids, e.labels] for e in hs.items]] for hs in sets]})
+
+
+def make_probe(cfg: dict, sets: list[HeldoutSet] | None, work: Path, pad_id: int, precision: str,
+               cache_dir: Path | None = None) -> HeldoutProbe | None:
     if sets is None:
         return None
     probe = cfg["probe"]
-    return HeldoutProbe(sets, probe["every_real_tokens"], work / "heldout.json", pad_id, precision,
-                        probe.get("batch_size", 8))
+    batch = probe.get("batch_size", 8)
+    cache = Path(cache_dir) / f"{start_key(cfg, sets, precision, batch)}.json" if cache_dir else None
+    return HeldoutProbe(sets, probe["every_real_tokens"], work / "heldout.json", pad_id, precision, batch,
+                        start_cache=cache)

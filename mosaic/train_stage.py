@@ -91,7 +91,8 @@ def train_in(cfg: dict, work: Path, data: Path, tok, samples: list[dict], encode
     else:
         host_mmap = host_memory_policy(train_cfg.device, train_cfg.gradient_checkpointing)
         model = build_model(cfg["model"], len(tok))
-        probe = make_probe(cfg, heldout, work, tok.pad_token_id, train_cfg.precision)
+        probe = make_probe(cfg, heldout, work, tok.pad_token_id, train_cfg.precision,
+                           cache_dir=work.parent.parent / "probe_start")  # <root>/stages/: one start point per study
         phases["model_s"] = time.perf_counter() - t
         t = time.perf_counter()
         groups = epoch_groups(cfg, samples)

@@ -69,10 +69,14 @@ class HeldoutProbe:
     """Called by the recipe: :meth:`start` before the first step, :meth:`step` after each, :meth:`end`."""
 
     def __init__(self, sets: Sequence[HeldoutSet], every: int, path: Path, pad_id: int, precision: str = "fp32",
-                 batch_size: int = 8):
+                 batch_size: int = 8, start_cache: Path | None = None):
+        """``start_cache``: a file keyed by everything the start point depends on (the starting weights,
+        the held-out items' tokens, precision, batch size; mosaic/probe.py: start_key). Every arm and
+        seed of a study starts from the same weights, so the start point is measured once and read back."""
         if every < 1:
             raise ValueError(f"probe.every_real_tokens must be >= 1, got {every}")
         self.sets, self.every, self.path, self.pad_id = list(sets), every, Path(path), pad_id
+        self.start_cache = Path(start_cache) if start_cache else None
         self.precision, self.batch_size = precision, batch_size
         self.points: list[dict] = json.loads(self.path.read_text())["points"] if self.path.exists() else []
         self.seen = 0
@@ -103,8 +107,18 @@ class HeldoutProbe:
 
     def start(self, model, history: Sequence[dict]) -> None:
         self.seen = sum(h["real_tokens"] for h in history)
-        if not history and not self._done(0):
-            self.measure(model, 0, 0)
+        if history or self._done(0):
+            return
+        if self.start_cache is not None and self.start_cache.exists():
+            point = {**json.loads(self.start_cache.read_text()), "seconds": 0.0, "cached": self.start_cache.name}
+            self.points = sorted(self.points + [point], key=lambda p: (p["real_tokens_seen"], p["step"]))
+            write_json(self.path, {"every_real_tokens": self.every, "points": self.points})
+            print(f"[probe] step 0: the start point of these weights and held-out sets, measured earlier "
+                  f"({self.start_cache.name})", file=sys.stderr, flush=True)
+            return
+        point = self.measure(model, 0, 0)
+        if self.start_cache is not None:
+            write_json(self.start_cache, {k: v for k, v in point.items() if k != "seconds"})
 
     def step(self, model, record: dict) -> None:
         before, self.seen = self.seen, self.seen + record["real_tokens"]

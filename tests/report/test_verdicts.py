@@ -1,5 +1,4 @@
 """The verdict rules, one by one, and the wordings REPORT.md shows for them."""
-import math
 
 import pytest
 

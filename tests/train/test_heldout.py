@@ -101,3 +101,26 @@ def test_heldout_examples_are_disjoint_from_training_subsets():
 def test_trained_ids_read_mosaic_provenance():
     samples = [{"id": "m1", "provenance": {"source_ids": ["a", "b"]}}, {"id": "c"}]
     assert trained_ids(samples) == {"a", "b", "c"}
+
+
+def test_the_start_point_is_measured_once_per_weights_and_sets(tokenizer, encoded, heldout, tmp_path):
+    """A second run from the same weights reads the start point back (same numbers, seconds 0); other
+    held-out sets get a different cache key (mosaic/probe.py: start_key)."""
+    from mosaic.probe import start_key
+
+    cfg = TrainConfig(lr=1e-2, warmup_ratio=0.0, batch_size=2, epochs=1)
+    cache = tmp_path / "start.json"
+    first = HeldoutProbe([heldout], every=10**9, path=tmp_path / "a.json", pad_id=tokenizer.pad_token_id,
+                         start_cache=cache)
+    train(tiny_model(len(tokenizer)), encoded, cfg, tokenizer.pad_token_id, probe=first)
+    second = HeldoutProbe([heldout], every=10**9, path=tmp_path / "b.json", pad_id=tokenizer.pad_token_id,
+                          start_cache=cache)
+    train(tiny_model(len(tokenizer)), encoded, cfg, tokenizer.pad_token_id, probe=second)
+    a, b = (json.loads((tmp_path / n).read_text())["points"] for n in ("a.json", "b.json"))
+    assert [p["milestone"] for p in b] == [0, -1] and b[0]["cached"] == "start.json" and b[0]["seconds"] == 0
+    assert b[0]["sets"] == a[0]["sets"] and b[-1]["sets"] == a[-1]["sets"]
+    model_cfg = {"model": {"name": "tiny"}}
+    other = HeldoutSet("single", heldout.ids[:2], heldout.items[:2])
+    assert start_key(model_cfg, [heldout], "fp32", 8) == start_key(model_cfg, [heldout], "fp32", 8)
+    assert len({start_key(model_cfg, [heldout], "fp32", 8), start_key(model_cfg, [other], "fp32", 8),
+                start_key(model_cfg, [heldout], "bf16", 8), start_key(model_cfg, [heldout], "fp32", 4)}) == 4

@@ -56,7 +56,7 @@ clean:
 # The CPU-scale study end to end (runs, evaluations, cost, report). Finished runs are skipped;
 # FORCE=1 redoes them; EXTRA=1 adds the single-strategy variants.
 reproduce: install
-	$(BIN)/python experiments/reproduce.py $(if $(EXTRA),--extra) $(REPRODUCE_ARGS)
+	$(BIN)/python experiments/reproduce.py $(if $(SIZE),--size $(SIZE)) $(if $(EXTRA),--extra) $(REPRODUCE_ARGS)
 
 # Tables, figures, summary and REPORT.md from the MLflow store only.
 report: install

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 HEADLINE = ("none", "all")                       # "none" first: pairwise compares each variant with it
 BASELINES = {"template_random": "baseline=template_random", "none_compute_matched": "baseline=compute_matched"}
 END_ONLY = "probe.every_real_tokens=1000000000"  # baselines: the start (cached) and the final weights only
+BASELINE_EVAL = "eval=[verifiable]"              # their claims read held-out loss and verifiable tasks only
 EXTRA = ("primary", "format", "permute", "maskout")
 
 # Calibration (measured on the machine of the README's table, processed tokens/s of training then):
@@ -44,7 +45,7 @@ def arms(size: Size, baselines: bool = True) -> list[tuple[str, int, list[str]]]
     """(variant, seed, overrides) of every training run, headline pair first, seed by seed."""
     out = [(v, s, [f"augmentation={v}", f"seed={s}"]) for s in size.seeds for v in HEADLINE]
     if baselines:
-        out += [(v, s, [override, f"seed={s}", END_ONLY]) for s in size.baseline_seeds
+        out += [(v, s, [override, f"seed={s}", END_ONLY, BASELINE_EVAL]) for s in size.baseline_seeds
                 for v, override in BASELINES.items()]
     return out
 

@@ -56,7 +56,7 @@ from mosaic.train.batches import REGIMES, plan_steps
 from mosaic.train.config import train_config, with_plan
 from mosaic.train.features import encode_samples, read_samples
 from report import publish
-from study_plan import AUTO, EXTRA, HEADLINE, SIZES, Size, arms, clock, estimate_seconds, probe_points
+from study_plan import AUTO, BASELINES, EXTRA, PROBE_STEPS, HEADLINE, SIZES, Size, arms, clock, estimate_seconds, probe_points
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,7 +131,7 @@ def plan_size(size: Size, overrides: list[str], baselines: bool) -> tuple[list[d
     runs = []
     for variant, seed, arm in arms(size, baselines):
         cfg = compose(size.experiment, [*arm, *overrides])
-        runs.append(planned_run(cfg, runs_root(cfg, ROOT)))
+        runs.append({**planned_run(cfg, runs_root(cfg, ROOT)), "baseline": variant in BASELINES})
     base = compose(size.experiment, ["augmentation=none", *overrides])
     tok, tpl = load_tokenizer(base["model"]["tokenizer"]), get_template(base["model"]["template"])
     path, _ = data_stage(base, runs_root(base, ROOT), stage_keys(base).data)
@@ -141,7 +141,7 @@ def plan_size(size: Size, overrides: list[str], baselines: bool) -> tuple[list[d
     encoded = encode_samples(tok, tpl, samples, base["model"]["max_len"])
     model = build_model(base["model"], len(tok))
     tc = base["train"]
-    rate = measure_rates(model, {"original": encoded}, ["dynamic"], steps=2, batch_size=tc["batch_size"],
+    rate = measure_rates(model, {"original": encoded}, ["dynamic"], steps=PROBE_STEPS, batch_size=tc["batch_size"],
                          max_len=base["model"]["max_len"], bf16=bf16_supported(),
                          pad_id=tok.pad_token_id)["original"]["dynamic"]["processed_tokens_per_s"]
     for r in runs:
@@ -153,6 +153,17 @@ def all_finished(size: Size, overrides: list[str], baselines: bool) -> bool:
     return all(finished(compose(size.experiment, [*arm, *overrides])) for _, _, arm in arms(size, baselines))
 
 
+def estimate(size: Size, overrides: list[str], baselines: bool, budget_s: float) -> float:
+    """Plan one size here and print its estimate (experiments/study_plan.py says how it is made)."""
+    runs, rate, probe_tokens = plan_size(size, overrides, baselines)
+    est = estimate_seconds(size, runs, rate)
+    status("plan", f"size {size.name} ({size.experiment}): {len(runs)} training run(s), "
+           f"{sum(r['processed_tokens'] for r in runs):,} processed tokens at {rate:.0f} tok/s measured here, "
+           f"{sum(r['probe_points'] for r in runs)} probe point(s) of {probe_tokens:,} tokens; "
+           f"estimate {clock(est)} for the whole study (budget {clock(budget_s)})")
+    return est
+
+
 def choose_size(requested: str, budget_s: float, overrides: list[str], baselines: bool, force: bool) -> Size:
     """The requested size, or (auto) the first of AUTO whose estimate fits the budget: a size whose runs
     all finished earlier is taken without probing (a second ``make reproduce`` does no work)."""
@@ -162,20 +173,14 @@ def choose_size(requested: str, budget_s: float, overrides: list[str], baselines
             if all_finished(SIZES[name], overrides, baselines):
                 status("plan", f"size {name}: every run finished earlier")
                 return SIZES[name]
-    status("plan", "throughput probe: 3 training steps of the study's own batches ...")
+    status("plan", f"throughput probe: {PROBE_STEPS + 1} training steps of the study's own batches ...")
     for name in candidates:
-        size = SIZES[name]
-        runs, rate, probe_tokens = plan_size(size, overrides, baselines)
-        est = estimate_seconds(size, runs, rate)
-        status("plan", f"size {name} ({size.experiment}): {len(runs)} training run(s), "
-               f"{sum(r['processed_tokens'] for r in runs):,} processed tokens at {rate:.0f} tok/s measured here, "
-               f"{sum(r['probe_points'] for r in runs)} probe point(s) of {probe_tokens:,} tokens; "
-               f"estimate {clock(est)} for the whole study (budget {clock(budget_s)})")
+        est = estimate(SIZES[name], overrides, baselines, budget_s)
         if requested != "auto" or est <= budget_s or name == candidates[-1]:
             if est > budget_s:
                 status("plan", f"size {name} is the smallest of {', '.join(candidates)} and may not fit: "
                        "`make reproduce SIZE=smoke` checks the pipeline only")
-            return size
+            return SIZES[name]
     raise AssertionError("unreachable")
 
 
@@ -254,12 +259,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cost-steps", type=int, default=1, help="timed steps per regime and variant (after a warm-up)")
     ap.add_argument("--cost-batch-size", type=int, default=1)
     ap.add_argument("--results", type=Path, default=ROOT / "results")
+    ap.add_argument("--plan", action="store_true", help="print the estimate of every size and exit")
     ap.add_argument("-o", "--override", action="append", default=[], help="a Hydra override for every run")
     args = ap.parse_args(argv)
     force = os.environ.get("FORCE") == "1"
     t0 = time.perf_counter()
 
     status("model", f"SmolLM2-135M-Instruct at {model_dir()}")
+    if args.plan:
+        status("plan", f"throughput probe: {PROBE_STEPS + 1} training steps of the study's own batches ...")
+        for name in ([*SIZES] if args.size == "auto" else [args.size]):
+            estimate(SIZES[name], args.override, not args.no_baselines, args.budget_minutes * 60)
+        return
     size = choose_size(args.size, args.budget_minutes * 60, args.override, not args.no_baselines, force)
     runs = arms(size, not args.no_baselines)
     if args.extra:

@@ -5,10 +5,12 @@ baselines (template randomisation, compute-matched original IT) probed at the st
 only. Sizes differ in the experiment (training examples, evaluation items; conf/experiment/) and in
 seeds; the claims are the same, and REPORT.md names the study and the seeds of every arm.
 
-The estimate: training seconds = planned processed tokens / a processed-token rate measured on this
-machine (a few real steps of the study's own batches); probe points and evaluations scale from the
-calibration below by the same rate. Calibrated on our 2-core AVX512-BF16 machines (README,
-"Reproducing the paper's claims"); a slower machine gets a proportionally longer estimate.
+The estimate adds, for every run, training (its planned processed tokens at the rate a throughput
+probe measures here, a few steps of the study's own batches, times TRAIN_FIT), held-out probe points
+(forward passes, FORWARD_SPEEDUP times faster than training) and evaluations, and once the fixed stages.
+The seconds of each Size were measured on the machine of the README's "Reproducing the paper's claims"
+(2-core AMD EPYC with AVX512-BF16), where the throughput probe measured ``reference_rate``; another
+machine's estimate scales them by reference_rate / its own rate.
 """
 from __future__ import annotations
 
@@ -20,9 +22,13 @@ END_ONLY = "probe.every_real_tokens=1000000000"  # baselines: the start (cached)
 BASELINE_EVAL = "eval=[verifiable]"              # their claims read held-out loss and verifiable tasks only
 EXTRA = ("primary", "format", "permute", "maskout")
 
-# Calibration (measured on the machine of the README's table, processed tokens/s of training then):
-CALIBRATION_RATE = 200.0  # processed training tokens/s at the study's batch size
-FORWARD_SPEEDUP = 6.0     # a probe forward pass processes tokens this many times faster than a training step
+# Fitted to the measured small study (2026-12-04, 22:35 wall on a fresh store; README): its runs trained at
+# 167 processed tok/s where the throughput probe (single examples only, which run slower per token than
+# mosaic samples) measures 102, and a probe point (11,004 tokens) took 13-14 s.
+PROBE_STEPS = 6        # timed steps of the throughput probe (after one warm-up step)
+TRAIN_FIT = 0.61       # run training seconds / (processed tokens / probe rate)
+FORWARD_SPEEDUP = 7.9  # probe forward pass tokens/s / throughput probe tokens/s
+RUN_OVERHEAD_S = 15    # per run: config, model load, checkpoint, MLflow (wall minus its timed phases)
 
 
 @dataclass(frozen=True)
@@ -31,13 +37,19 @@ class Size:
     experiment: str
     seeds: tuple[int, ...]           # headline pair
     baseline_seeds: tuple[int, ...]  # each reviewers' baseline
-    eval_s: float                    # evaluation seconds per run at CALIBRATION_RATE
-    fixed_s: float                   # model conversion, cost and count stages, report, at CALIBRATION_RATE
+    reference_rate: float            # throughput probe tok/s on the reference machine for this experiment
+    eval_s: float                    # evaluation seconds of one headline run there
+    baseline_eval_s: float           # of one baseline run (BASELINE_EVAL)
+    fixed_s: float                   # model conversion, size planning, start probe, cost and count stages, report
 
 
-SIZES = {"full": Size("full", "cpu_repro", (0, 1, 2), (0, 1), 200, 150),
-         "small": Size("small", "cpu_repro_small", (0, 1), (0, 1), 130, 120),
-         "smoke": Size("smoke", "repro_smoke", (0,), (0,), 5, 5)}
+# small: measured (eval 73-105 s per headline run, 20-25 s per baseline; fixed 127 s). full: not run on
+# the reference machine (its estimate, 50 min, does not fit 30): evaluation seconds scaled from small by
+# items and new tokens (verifiable 120 vs 100 items, mosaic-bench k 1-3 at 96 tokens vs k 2-3 at 64,
+# twice the judged prompts). smoke: a pipeline check, seconds rounded up.
+SIZES = {"full": Size("full", "cpu_repro", (0, 1, 2), (0, 1), 167, 140, 28, 127),
+         "small": Size("small", "cpu_repro_small", (0, 1), (0, 1), 102, 85, 23, 127),
+         "smoke": Size("smoke", "repro_smoke", (0,), (0,), 3800, 10, 5, 60)}
 AUTO = ("full", "small")  # tried in this order; the first that fits the budget is run
 
 
@@ -56,12 +68,12 @@ def probe_points(real_tokens: int, every: int | None) -> int:
 
 
 def estimate_seconds(size: Size, runs: list[dict], rate: float) -> float:
-    """``runs``: per training run {processed_tokens, probe_points, probe_tokens}; ``rate``: processed
-    training tokens/s measured here."""
-    slow = CALIBRATION_RATE / rate
-    train = sum(r["processed_tokens"] for r in runs) / rate
+    """``runs``: per training run {processed_tokens, probe_points, probe_tokens, baseline}; ``rate``:
+    processed training tokens/s the throughput probe measured here."""
+    train = TRAIN_FIT * sum(r["processed_tokens"] for r in runs) / rate
     probe = sum(r["probe_points"] * r["probe_tokens"] for r in runs) / (rate * FORWARD_SPEEDUP)
-    return train + probe + slow * (size.eval_s * len(runs) + size.fixed_s)
+    evals = sum(size.baseline_eval_s if r["baseline"] else size.eval_s for r in runs)
+    return train + probe + size.reference_rate / rate * (evals + RUN_OVERHEAD_S * len(runs) + size.fixed_s)
 
 
 def clock(seconds: float) -> str:

@@ -77,8 +77,7 @@ CLAIMS: tuple[Claim, ...] = (
           evidence={"data": "{source}: {ranking}", "no_data": "single-strategy variants not run",
                     "variants": "mosaic-bench structure accuracy, one seed each",
                     "variants_caveat": "single seeds",
-                    "sweep": "`make ablations` sweep (32 examples, k = 2), mosaic-bench structure accuracy, one seed "
-                             "each",
+                    "sweep": "`make ablations` sweep (`{settings}`), mosaic-bench structure accuracy, one seed each",
                     "sweep_caveat": "single seeds on a small benchmark"},
           verdicts={CONSISTENT: "consistent with the paper", NOT_BEST: "not supported at this scale",
                     TIE: " (a tie)", CAVEAT: " ({caveat}: indicative only)",

@@ -51,41 +51,59 @@ def count_distributions(counts: dict, run_id: str, out: Path) -> list[str]:
     return [run_id]
 
 
-def heldout_curves(items: dict, set_name: str = "single") -> dict[str, dict[float, list[float]]]:
-    """variant -> {real tokens seen: [per-seed mean NLL per token of the set]}, from the items' held-out rows."""
-    out: dict[str, dict[float, list[float]]] = {}
-    for (v, _seed), sources in sorted(items.items(), key=lambda x: x[0]):
+def heldout_curves(items: dict, set_name: str = "single") -> dict[str, dict[int, list[tuple[float, float]]]]:
+    """variant -> seed -> [(real tokens seen, mean NLL per token of the set)], from the held-out rows."""
+    out: dict[str, dict[int, list[tuple[float, float]]]] = {}
+    for (v, seed), sources in sorted(items.items(), key=lambda x: x[0]):
         points: dict[float, list[float]] = {}
         for r in sources.get("heldout", []):
             if r["set"] == set_name:
                 points.setdefault(float(r["real_tokens_seen"]), []).append(r["nll_sum"] / max(1, r["tokens"]))
-        for x, nll in points.items():
-            out.setdefault(v, {}).setdefault(x, []).append(sum(nll) / len(nll))
+        if points:
+            out.setdefault(v, {})[seed] = sorted((x, sum(n) / len(n)) for x, n in points.items())
     return out
+
+
+def interpolate(points: list[tuple[float, float]], x: float) -> float:
+    """The piecewise-linear curve through sorted ``points`` at ``x`` (within their range)."""
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if x0 <= x <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    if points and x == points[0][0]:
+        return points[0][1]
+    raise ValueError(f"x = {x} is outside the curve's range {points[0][0]}..{points[-1][0]}")
+
+
+def seed_band(curves: dict[int, list[tuple[float, float]]]) -> tuple[list[float], list[tuple[float, float, int]]]:
+    """Seeds probe at different real-token counts (batches differ by seed), so each seed's curve is read
+    linearly at every probe point of any seed up to the range all seeds reached: (grid, mean_ci per x)."""
+    reach = min(c[-1][0] for c in curves.values())
+    grid = sorted({x for c in curves.values() for x, _ in c if x <= reach})
+    return grid, [mean_ci([interpolate(c, x) for c in curves.values()]) for x in grid]
 
 
 def loss_curves(items: dict, training: dict, out: Path) -> list[str]:
     """Held-out response NLL (single-instruction format) against real training tokens seen, mean over
-    seeds with a 95% t band, per arm; arms probed only at the start and end are markers. Training losses
-    are not drawn: they are on different targets for each arm."""
+    seeds with a 95% t band, per arm, up to the tokens every seed of the arm reached; arms probed only at
+    the start and the end are dotted. Training losses are not drawn: they are on different targets for
+    each arm."""
     curves = heldout_curves(items)
     if not curves:
         return []
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    for v, points in sorted(curves.items(), key=lambda x: (x[0] not in COLOURS, x[0])):
-        xs = sorted(points)
-        stats = [mean_ci(points[x]) for x in xs]
+    for v, per_seed in sorted(curves.items(), key=lambda x: (x[0] not in COLOURS, x[0])):
+        xs, stats = seed_band(per_seed)
         ys = [m for m, _, _ in stats]
         hs = [0.0 if math.isnan(h) else h for _, h, _ in stats]
-        seeds = max(n for _, _, n in stats)
-        line = ax.plot(xs, ys, marker="o", ms=3, color=COLOURS.get(v), label=f"{LABELS.get(v, v)} ({seeds} seeds)",
-                       ls="-" if len(xs) > 2 else ":")[0]
+        line = ax.plot(xs, ys, marker="o", ms=3, color=COLOURS.get(v), label=f"{LABELS.get(v, v)} ({len(per_seed)} seeds)",
+                       ls="-" if max(len(c) for c in per_seed.values()) > 2 else ":")[0]
         ax.fill_between(xs, [y - h for y, h in zip(ys, hs)], [y + h for y, h in zip(ys, hs)],
                         color=line.get_color(), alpha=0.2, lw=0)
     ax.set_xlabel("real training tokens seen")
     ax.set_ylabel("held-out response NLL per token")
-    ax.set_title("held-out loss, single-instruction format (95% t band over seeds)", fontsize=9)
+    ax.set_title("held-out loss, single-instruction format (95% t band over seeds; dotted: start and end only)",
+                 fontsize=8)
     ax.legend(fontsize=7)
     _save(fig, out / "loss_curves.png")
     return sorted(r.run_id for (v, s), r in training.items() if (v, s) in items and items[(v, s)].get("heldout"))
@@ -132,42 +150,44 @@ def _err(acc: float, n: int) -> tuple[float, float]:
     return (acc - lo, hi - acc) if n else (0.0, 0.0)
 
 
+def _bars(ax, rows: list[dict], key: str, metric: str) -> None:
+    """Grouped bars of ``metric`` by ``rows[key]``, one colour per arm, Wilson intervals over items."""
+    cats = sorted({r[key] for r in rows}, key=lambda c: (len(str(c)), str(c)))  # "10" after "9"
+    vs = sorted({r["variant"] for r in rows}, key=lambda v: (v not in COLOURS, v))
+    width = 0.8 / max(1, len(vs))
+    for j, v in enumerate(vs):
+        got = {r[key]: (r[metric], r.get("n", 0)) for r in rows if r["variant"] == v}
+        accs = [got.get(c, (0.0, 0)) for c in cats]
+        errs = list(zip(*[_err(a, n) for a, n in accs]))
+        ax.bar([i + j * width for i in range(len(cats))], [a for a, _ in accs], width, yerr=errs, capsize=2,
+               label=LABELS.get(v, v), color=COLOURS.get(v))
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(cats))],
+                  [f"{c}\n(n={max(r.get('n', 0) for r in rows if r[key] == c)})" for c in cats], fontsize=7)
+
+
 def mosaic_bench(bench: list[dict], bench_runs: dict[tuple, list[str]], out: Path) -> list[str]:
-    """Accuracy by k (structure and content) and structure accuracy by rule, with 95% Wilson intervals
-    over the items behind each point (``n``: items x seeds); a panel whose values are all 0 is left out."""
-    by_k = [r for r in bench if r["strategy"] == "*" and r["k"] != "*"]
-    by_rule = [r for r in bench if "/" in r["strategy"]]
-    panels = [p for p, rows, m in (("k", by_k, "both_acc"), ("rule", by_rule, "structure_acc"))
-              if any(r[m] > 0 for r in rows)]
+    """Accuracy by k (structure and content), and structure accuracy by vocabulary (only held-out
+    vocabulary is evidence of a skill) and by strategy, with 95% Wilson intervals over the items behind
+    each bar (``n``: items x seeds); a panel whose values are all 0 is left out."""
+    marginal = [r for r in bench if r["k"] == "*" and r["vocabulary"] == "*"]
+    candidates = (("k", [r for r in bench if r["strategy"] == "*" and r["k"] != "*" and r["vocabulary"] == "*"],
+                   "both_acc", "structure and content correct", "instructions in the prompt (k)"),
+                  ("vocabulary", [r for r in bench if r["strategy"] == "*" and r["k"] == "*" and r["vocabulary"] != "*"],
+                   "structure_acc", "structure correct", "meta-instruction vocabulary"),
+                  ("strategy", [r for r in marginal if r["strategy"] != "*" and "/" not in r["strategy"]],
+                   "structure_acc", "structure correct", "strategy"))
+    panels = [c for c in candidates if any(r[c[2]] > 0 for r in c[1])]
     if not panels:
         return []
     plt = _plt()
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.6), squeeze=False)
-    for ax, panel in zip(axes[0], panels):
-        if panel == "k":
-            for v in sorted({r["variant"] for r in by_k}):
-                rows = sorted((int(r["k"]), r["both_acc"], r.get("n", 0)) for r in by_k if r["variant"] == v)
-                errs = list(zip(*[_err(a, n) for _, a, n in rows]))
-                ax.errorbar([k for k, _, _ in rows], [a for _, a, _ in rows], yerr=errs, marker="o", capsize=3,
-                            label=LABELS.get(v, v), color=COLOURS.get(v))
-            ax.set_xlabel("instructions in the prompt (k)")
-            ax.set_ylabel("structure and content correct")
-        else:
-            rules = sorted({r["strategy"] for r in by_rule})
-            vs = sorted({r["variant"] for r in by_rule})
-            width = 0.8 / max(1, len(vs))
-            for j, v in enumerate(vs):
-                got = {r["strategy"]: (r["structure_acc"], r.get("n", 0)) for r in by_rule if r["variant"] == v}
-                accs = [got.get(r, (0.0, 0)) for r in rules]
-                errs = list(zip(*[_err(a, n) for a, n in accs]))
-                ax.bar([i + j * width for i in range(len(rules))], [a for a, _ in accs], width, yerr=errs, capsize=2,
-                       label=LABELS.get(v, v), color=COLOURS.get(v))
-            ax.set_xticks([i + 0.4 - width / 2 for i in range(len(rules))], rules, rotation=60, ha="right",
-                          fontsize=7)
-            ax.set_ylabel("structure correct")
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False)
+    for ax, (key, rows, metric, ylabel, xlabel) in zip(axes[0], panels):
+        _bars(ax, rows, key, metric)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
         ax.set_title("95% Wilson interval over items", fontsize=8)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
     _save(fig, out / "mosaic_bench.png")
-    drawn = (by_k if "k" in panels else []) + (by_rule if "rule" in panels else [])
-    used = {i for r in drawn for i in bench_runs[(r["variant"], r["strategy"], r["k"], r["vocabulary"])]}
+    used = {i for _, rows, *_ in panels for r in rows
+            for i in bench_runs[(r["variant"], r["strategy"], r["k"], r["vocabulary"])]}
     return sorted(used)

@@ -77,7 +77,8 @@ def ranking_finding(claim: Claim, training: dict, sweep: StrategyScores) -> Find
                          for v, a in sorted(scores.items(), key=lambda x: -x[1]))
     verdict = (ranking_verdict(claim, scores, caveat) if seeds >= MIN_RANKING_SEEDS
                else claim.verdicts[FEW_SEEDS].format(n=seeds))
-    return Finding(claim, claim.evidence["data"].format(source=source, ranking=ranking), verdict, ids)
+    return Finding(claim, claim.evidence["data"].format(source=source.format(settings=sweep.settings), ranking=ranking),
+                   verdict, ids)
 
 
 def findings(training: dict, cost: dict | None, cost_run_id: str | None, judge: str,

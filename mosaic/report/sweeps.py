@@ -27,6 +27,7 @@ class StrategyScores:
 
     scores: dict[str, float] = field(default_factory=dict)
     run_ids: list[str] = field(default_factory=list)
+    settings: str = ""  # the sweep's fixed overrides, as the store has them (REPORT.md cites them)
 
 
 def swept_params(parent: RunRecord) -> tuple[list[str], list[str]]:
@@ -62,6 +63,7 @@ def sweep_tables(store, parents: list[RunRecord]) -> tuple[list[Sweep], Strategy
         sweeps.append(Sweep(parent, children, t))
         if swept == ["augmentation"]:
             ranked = [c for c in children if RANKED in c.metrics]
+            fixed = " ".join(o for o in overrides if o.split("=")[0].lstrip("+~") not in swept) or "defaults"
             strategy = StrategyScores({c.params.get("augmentation.name", ""): c.metrics[RANKED] for c in ranked},
-                                      [c.run_id for c in ranked])
+                                      [c.run_id for c in ranked], fixed)
     return sweeps, strategy

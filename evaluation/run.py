@@ -14,13 +14,12 @@ import traceback
 from pathlib import Path
 
 from mosaic.data.io import write_json
-from mosaic.hardware import bf16_supported
 from mosaic.secrets import redact
 from mosaic.stages import STAGE_LAYOUT, TAG_LAYOUT, Stage, checkpoint_hash, eval_key
 from mosaic.tracking import client_for, find_run
 
 from .adapters import get_adapter
-from .context import EvalContext
+from .context import EvalContext, placement
 
 ORDER = ("lm_eval", "verifiable", "alpaca_eval", "mt_bench", "mosaic_bench", "pairwise")  # generation-sharing order
 
@@ -29,12 +28,12 @@ class EvaluationFailed(RuntimeError):
     """One or more adapters failed; the others' results were recorded."""
 
 
-def context_for(cfg: dict, checkpoint: Path, out_dir: Path, model_id: str | None = None) -> EvalContext:
+def context_for(cfg: dict, checkpoint: Path | None, out_dir: Path, model_id: str | None = None,
+                checkpoint_id: str | None = None) -> EvalContext:
     gen = dict(cfg.get("generation") or {})
-    return EvalContext(checkpoint=checkpoint, template=cfg["model"]["template"],
+    return EvalContext(checkpoint=checkpoint, checkpoint_id=checkpoint_id, template=cfg["model"]["template"],
                        out_dir=out_dir, model_id=model_id or cfg["run_name"], seed=cfg["seed"],
-                       bf16=bf16_supported() and cfg["train"].get("precision") != "fp32",
-                       judge_cfg=dict(cfg["judge"]), generation=gen)
+                       judge_cfg=dict(cfg["judge"]), generation=gen, **placement(gen, cfg["train"]))
 
 
 def find_baseline(cfg: dict, repo: Path, variant: str) -> Path | None:
@@ -47,9 +46,11 @@ def find_baseline(cfg: dict, repo: Path, variant: str) -> Path | None:
     return path if (path / "config.json").exists() else None
 
 
-def evaluate(cfg: dict, checkpoint: Path, root: Path, repo: Path, run_id: str | None = None) -> dict:
+def evaluate(cfg: dict, checkpoint: Path | None, root: Path, repo: Path, run_id: str | None = None,
+             checkpoint_id: str | None = None) -> dict:
     """Run the configured adapters on ``checkpoint``; returns {name: {metrics, info, ...}} plus ``_stage``
-    (the evaluation stage's directory), and logs to MLflow run ``run_id``.
+    (the evaluation stage's directory), and logs to MLflow run ``run_id``. ``checkpoint_id`` stands for
+    the checkpoint's hash when there is no checkpoint (``mosaic eval`` scoring existing outputs).
 
     The evaluation is a stage keyed by the checkpoint's hash (and the baseline's, for pairwise) and the
     evaluation settings: a finished one is reused; an unfinished one resumes from its caches."""
@@ -61,13 +62,14 @@ def evaluate(cfg: dict, checkpoint: Path, root: Path, repo: Path, run_id: str | 
     if "pairwise" in selected:
         variant = (selected["pairwise"] or {}).get("baseline_variant", "none")
         baseline = None if cfg.get("variant") == variant else find_baseline(cfg, repo, variant)
-    stage = Stage(root, "eval", eval_key(checkpoint_hash(checkpoint), cfg,
+    stage = Stage(root, "eval", eval_key(checkpoint_id or checkpoint_hash(checkpoint), cfg,
                                          checkpoint_hash(baseline) if baseline else None))
     if not stage.done():
         with stage.claim() as work:
             if not stage.done():
-                _run_adapters(cfg, checkpoint, baseline, work, repo, run_id)
-                stage.commit({"adapters": [n for n in ORDER if n in selected], "checkpoint": str(checkpoint)})
+                _run_adapters(cfg, checkpoint, baseline, work, repo, run_id, checkpoint_id)
+                stage.commit({"adapters": [n for n in ORDER if n in selected],
+                              "checkpoint": str(checkpoint or checkpoint_id)})
                 return {**_load(stage.final, selected), "_stage": str(stage.final)}
     results = _load(stage.final, selected)
     if run_id:  # finished earlier, for another MLflow run (or before the store was reset)
@@ -82,10 +84,10 @@ def _load(directory: Path, selected: dict) -> dict:
     return {n: json.loads((directory / f"{n}.result.json").read_text()) for n in ORDER if n in selected}
 
 
-def _run_adapters(cfg: dict, checkpoint: Path, baseline: Path | None, work: Path, repo: Path,
-                  run_id: str | None) -> None:
+def _run_adapters(cfg: dict, checkpoint: Path | None, baseline: Path | None, work: Path, repo: Path,
+                  run_id: str | None, checkpoint_id: str | None = None) -> None:
     selected = cfg.get("eval") or {}
-    ctx = context_for(cfg, checkpoint, work)
+    ctx = context_for(cfg, checkpoint, work, checkpoint_id=checkpoint_id)
     results, failed = {}, {}
     for name in [n for n in ORDER if n in selected]:
         acfg = dict(selected[name] or {})

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mosaic.progress import clock  # noqa: F401  (reproduce.py's status lines use it from here)
+
 HEADLINE = ("none", "all")                       # "none" first: pairwise compares each variant with it
 BASELINES = {"template_random": "baseline=template_random", "none_compute_matched": "baseline=compute_matched"}
 END_ONLY = "probe.every_real_tokens=1000000000"  # baselines: the start (cached) and the final weights only
@@ -74,8 +76,3 @@ def estimate_seconds(size: Size, runs: list[dict], rate: float) -> float:
     probe = sum(r["probe_points"] * r["probe_tokens"] for r in runs) / (rate * FORWARD_SPEEDUP)
     evals = sum(size.baseline_eval_s if r["baseline"] else size.eval_s for r in runs)
     return train + probe + size.reference_rate / rate * (evals + RUN_OVERHEAD_S * len(runs) + size.fixed_s)
-
-
-def clock(seconds: float) -> str:
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"

@@ -157,7 +157,9 @@ def _print_summary(s: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mosaic", description="Mosaic-IT research suite")
+    parser = argparse.ArgumentParser(prog="mosaic", description="Mosaic-IT research suite",
+                                     epilog="mosaic eval --help: evaluate any model or existing outputs "
+                                            "(evaluation/cli.py)")
     sub = parser.add_subparsers(dest="command", required=True)
     _augment_parser(sub)
     _cost_parser(sub)

@@ -28,6 +28,17 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def free_accelerator_memory() -> None:
+    """Collect dropped models and return cached GPU memory to the driver (before another engine starts)."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def resolve_device(requested: str = "auto") -> str:
     if requested not in DEVICES:
         raise ValueError(f"device must be one of {list(DEVICES)}, got {requested!r}")

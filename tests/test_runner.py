@@ -257,7 +257,7 @@ def test_an_experiment_tuning_an_adapter_does_not_select_it():
     cfg = select_evals(composed("experiment=cpu_repro", "eval=[lm_eval]"))
     assert list(cfg["eval"]) == ["lm_eval"] and cfg["eval"]["lm_eval"]["batch_size"] == 8  # cpu_repro's setting kept
     assert sorted(select_evals(composed("experiment=cpu_repro"))["eval"]) == [
-        "alpaca_eval", "lm_eval", "mosaic_bench", "mt_bench", "pairwise"]
+        "alpaca_eval", "lm_eval", "mosaic_bench", "mt_bench", "pairwise", "verifiable"]
     assert select_evals(composed("experiment=cpu_repro", "eval=[]"))["eval"] == {}
 
 

@@ -14,7 +14,8 @@ The judge is called through alpaca_eval's annotator machinery (prompt template, 
 parser) with our judge as ``fn_completions``; the annotator config and its prompt are this project's
 (``evaluation/data/alpaca_eval_annotator``). A judgment that does not parse is dropped by alpaca_eval;
 we count those and report the parse-failure rate next to the win rate, which covers parsed ones only
-(absent, not zero, when none parsed).
+(absent, not zero, when none parsed). ``model_outputs`` (optional): an AlpacaEval ``model_outputs.json``
+whose answers are judged as they are, matched to the eval set by instruction, without generating.
 """
 from __future__ import annotations
 
@@ -73,6 +74,23 @@ def load_reference(path: Path) -> list[dict]:
     return rows
 
 
+def existing_outputs(path: Path, reference: list[dict]) -> list[str]:
+    """The outputs of an AlpacaEval ``model_outputs.json`` for each reference instruction, in its order
+    (``eval.alpaca_eval.model_outputs``: score a model's answers without generating). Every instruction
+    needs exactly one output; one missing or given twice is an error naming it."""
+    rows = load_reference(path)
+    by_instruction: dict[str, str] = {}
+    for i, r in enumerate(rows):
+        if r["instruction"] in by_instruction:
+            raise ValueError(f"{path}: row {i}: instruction given twice: {r['instruction'][:80]!r}")
+        by_instruction[r["instruction"]] = r["output"]
+    missing = [j for j, r in enumerate(reference) if r["instruction"] not in by_instruction]
+    if missing:
+        raise ValueError(f"{path}: {len(missing)} of {len(reference)} evaluation instructions have no output, "
+                         f"the first (eval-set row {missing[0]}): {reference[missing[0]]['instruction'][:80]!r}")
+    return [by_instruction[r["instruction"]] for r in reference]
+
+
 def judge_completions(judge, seen: list[str]):
     """alpaca_eval's ``fn_completions`` contract over our judge: ChatML prompt strings in, texts out
     (also appended to ``seen``)."""
@@ -128,8 +146,11 @@ def run(ctx, cfg: dict) -> AdapterResult:
         reference = reference[:int(cfg["limit"])]
     out = ctx.out_dir / "alpaca_eval"
     out.mkdir(parents=True, exist_ok=True)
-    texts = ctx.generate([[{"role": "user", "content": r["instruction"]}] for r in reference],
-                         max_new_tokens=int(cfg.get("max_new_tokens", 512)))
+    if cfg.get("model_outputs"):
+        texts = existing_outputs(Path(cfg["model_outputs"]).expanduser(), reference)
+    else:
+        texts = ctx.generate([[{"role": "user", "content": r["instruction"]}] for r in reference],
+                             max_new_tokens=int(cfg.get("max_new_tokens", 512)))
     outputs = [{"instruction": r["instruction"], "output": t, "generator": ctx.model_id,
                 "dataset": r.get("dataset", "bundled")} for r, t in zip(reference, texts)]
     write_json(out / "model_outputs.json", outputs)  # the official model_outputs.json format
@@ -157,6 +178,7 @@ def run(ctx, cfg: dict) -> AdapterResult:
     return AdapterResult(metrics=metrics,
                          artifacts=[out / "model_outputs.json", out / "annotations.json"],
                          info={"eval_set": source, "reference": str(ref_path), "n": len(outputs),
+                               "outputs": cfg.get("model_outputs") or "generated",
                                "judge": ctx.judge.identity(), "template": ctx.template,
                                "metric": "length_controlled_winrate" if lc else "win_rate",
                                "alpaca_eval_version": alpaca_eval.__version__})

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mosaic.data.templates import get_template
 from mosaic.hardware import bf16_supported
+from mosaic.progress import CountProgress
 
 from .base import BackendBase, end_of_turn_ids
 from .cache import GenerationCache
@@ -41,20 +42,18 @@ class Generator(BackendBase):
         self.pad_id = self.tok.pad_token_id if self.tok.pad_token_id is not None else self.stop_ids[-1]
 
     def _run(self, todo: dict[str, str], cfg: GenerationConfig, special: bool) -> dict[str, Completion]:
-        from tqdm import tqdm
-
         keys = list(todo)
         encoded = self.tok([todo[k] for k in keys], add_special_tokens=special)["input_ids"]
         ids = dict(zip(keys, encoded))
         order = sorted(keys, key=lambda k: -len(ids[k]))
         done: dict[str, Completion] = {}
-        with tqdm(total=len(order), desc="generate", unit="prompt", disable=not self.progress) as bar:
-            for i in range(0, len(order), cfg.batch_size):
-                batch = order[i:i + cfg.batch_size]
-                results = list(zip(batch, self._generate([ids[k] for k in batch], cfg)))
-                self.cache.put(results)
-                done.update(results)
-                bar.update(len(batch))
+        progress = CountProgress(len(order), "generate", "prompt", enabled=self.progress)
+        for i in range(0, len(order), cfg.batch_size):
+            batch = order[i:i + cfg.batch_size]
+            results = list(zip(batch, self._generate([ids[k] for k in batch], cfg)))
+            self.cache.put(results)
+            done.update(results)
+            progress.update(len(batch))
         return done
 
     def pad(self, batch: list[list[int]]):

@@ -39,6 +39,10 @@ def build_report(study: str, tracking_uri: str | None = None, results_dir: str |
               study_tables.mt_bench_turns(training, variants, judge),
               study_tables.strategy_ablation(training, [v for v in strategy_variants() + [MOSAIC] if v in variants],
                                              headline)]
+    if data.references:
+        shown = adapters_of([*training.values(), *data.references.values()])
+        tables.append(study_tables.references(data.references, [m for m in HEADLINE if m.adapter in shown],
+                                              judge_name(data.references)))
     cost = store.artifact_json(data.cost.run_id, "cost.json") if data.cost else None
     cost_run = data.cost.run_id if data.cost else None
     measured, plans = cost_claim.measured(training), cost_claim.plan(cost)

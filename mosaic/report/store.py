@@ -49,6 +49,7 @@ class StudyRuns:
     cost: RunRecord | None = None
     counts: RunRecord | None = None
     sweeps: list[RunRecord] = field(default_factory=list)
+    references: dict[tuple[str, int], RunRecord] = field(default_factory=dict)  # `mosaic eval` runs (kind=eval)
 
 
 def adapters_of(runs: Iterable[RunRecord]) -> set[str]:
@@ -111,6 +112,8 @@ class Store:
                 data.cost = r
             elif kind == "counts":
                 data.counts = r
+            elif kind == "eval":  # a model evaluated as is: a reference row, never an arm of a claim
+                data.references[(r.tags.get("variant", r.run_id), r.seed)] = r
             elif "variant" in r.tags and PARENT_TAG not in r.tags:
                 data.training[(r.tags["variant"], r.seed)] = r
         data.sweeps = self.search("tags.sweep = 'true'")

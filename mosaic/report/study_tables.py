@@ -29,6 +29,19 @@ def table1(training: dict, variants: list[str], headline: list[Metric], judge: s
     return t, summary
 
 
+def references(refs: dict, headline: list[Metric], judge: str) -> Table:
+    """Models evaluated as they are (``mosaic eval``, e.g. the untuned starting model): shown beside the
+    study for scale, never paired with an arm in a claim."""
+    t = Table("references", "Reference models (mosaic eval; not trained in this study)",
+              ["model", "seeds"] + [m.label for m in headline],
+              f"Mean ± 95% CI over seeds where several; judge {judge}. A reference is not part of any verdict.")
+    for name in sorted({v for v, _ in refs}):
+        values = {m.key: metric_values(refs, name, m.key)[0] for m in headline}
+        ids = metric_values(refs, name, "")[1]
+        t.add(name, len(ids), *[fmt(*mean_ci(values[m.key])[:2]) for m in headline], runs=ids)
+    return t
+
+
 def judging(training: dict, variants: list[str], judged: list[str], judge: str) -> Table:
     t = Table("judging", "Judge health: parse-failure rate per adapter", ["variant", "judge"] + judged,
               "Share of judgments that did not parse (mean over seeds); those are excluded from the scores.")

@@ -19,9 +19,9 @@ from mosaic.stages import TAG_DATA_KEY, TAG_EVAL_KEY, TAG_LAYOUT, TAG_RUN_KEY, T
 from .store import PARENT_TAG, RunRecord
 
 SCHEMA = 1
-TRAINING, SWEEP_JOB, SWEEP, COST, COUNTS = "training", "sweep_job", "sweep", "cost", "counts"
+TRAINING, SWEEP_JOB, SWEEP, COST, COUNTS, REFERENCE = "training", "sweep_job", "sweep", "cost", "counts", "reference"
 TRAINING_KEYS = (TAG_LAYOUT, TAG_DATA_KEY, TAG_TRAIN_KEY, TAG_RUN_KEY, TAG_EVAL_KEY)
-KIND_KEYS = {COST: ("cost_key",), COUNTS: ("counts_key",), SWEEP: ()}  # tags of experiments/reproduce.py
+KIND_KEYS = {COST: ("cost_key",), COUNTS: ("counts_key",), SWEEP: (), REFERENCE: ("eval_run_key",)}  # tags of experiments/reproduce.py
 HYDRA_OVERRIDES = "hydra_overrides"  # a JSON list of strings (absent from runs logged before it existed)
 
 
@@ -55,6 +55,8 @@ def collect_runs(store, data, sweeps, cost: dict | None) -> dict[str, dict]:
 
     for r in data.training.values():
         add(r, TRAINING)
+    for r in data.references.values():
+        add(r, REFERENCE)
     for s in sweeps:
         runs[s.parent.run_id] = run_entry(s.parent, SWEEP, None, None)
         for c in s.children:

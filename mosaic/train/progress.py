@@ -6,10 +6,7 @@ from __future__ import annotations
 import sys
 import time
 
-
-def _clock(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+from ..progress import clock as _clock
 
 
 class StepProgress:

@@ -12,7 +12,10 @@ is how the script itself is tested). Checks:
   3. a run stopped after step 3 and resumed from its step-2 checkpoint reaches the same losses;
   4. the chunked loss equals the full-logits loss on the device;
   5. DeepSpeed ZeRO-2 and ZeRO-3 (nccl on GPUs), one process and two if two GPUs are visible: the
-     loss curve matches the single-process one.
+     loss curve matches the single-process one;
+  6. evaluation on the device: a tiny random checkpoint (SmolLM2's tokenizer) loaded by the evaluation
+     context where ``generation.device=auto`` places it, in its precision; batched generation and lm-eval
+     (bundled suite, ``HFLM`` on the in-memory model) both run there.
 Usage: python experiments/gpu_check.py [--out DIR] [--allow-cpu]
 """
 from __future__ import annotations
@@ -141,6 +144,35 @@ def check_chunked_loss(device: str) -> str:
     return f"chunked {chunked:.5f} vs full logits {full:.5f}"
 
 
+def check_evaluation(device: str, tmp: Path) -> str:
+    import torch
+
+    from evaluation.adapters import get_adapter
+    from evaluation.context import EvalContext, placement
+    from mosaic.models.tokenizer import load_tokenizer
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = load_tokenizer("smollm2")
+    torch.manual_seed(0)
+    net = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128,
+                                       num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                       max_position_embeddings=2048))
+    ckpt = tmp / "tiny_eval_checkpoint"
+    net.save_pretrained(ckpt)
+    tok.save_pretrained(ckpt)
+    where = placement({"device": device}, {})
+    ctx = EvalContext(checkpoint=ckpt, template="vicuna_v1.1", out_dir=tmp / "tiny_eval", model_id="tiny",
+                      generation={"batch_size": 4}, **where)
+    texts = ctx.generate([[{"role": "user", "content": f"Count to {i}."}] for i in range(6)], max_new_tokens=8)
+    placed = next(ctx.model.parameters())
+    assert placed.device.type == device and len(texts) == 6, (placed.device, len(texts))
+    metrics = get_adapter("lm_eval")(ctx, {"suite": "bundled", "batch_size": 8}).metrics
+    average = metrics["lm_eval/average"]
+    assert 0.0 <= average <= 1.0, metrics
+    return (f"model on {placed.device} in {str(placed.dtype).removeprefix('torch.')}; 6 generations; "
+            f"lm-eval bundled average {average:.3f} over {len(metrics)} metrics")
+
+
 def check_zero(device: str, stage: int, nproc: int, tmp: Path) -> str:
     from mosaic.train.recipe import train
 
@@ -201,7 +233,8 @@ def main() -> int:
     checks = [("bf16 training on the device", lambda: check_bf16_training(device)),
               ("packed rows equal unpacked", lambda: check_packed_equals_unpacked(device)),
               ("chunked loss equals full logits", lambda: check_chunked_loss(device)),
-              ("kill and resume", lambda: check_resume(device, args.out))]
+              ("kill and resume", lambda: check_resume(device, args.out)),
+              ("generation and lm-eval on the device", lambda: check_evaluation(device, args.out))]
     try:
         import deepspeed  # noqa: F401
         for stage in (2, 3):

@@ -24,5 +24,6 @@ def test_every_check_passes_on_the_cpu(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     results = json.loads((tmp_path / "gpu_check.json").read_text())["results"]
     assert {x["check"] for x in results} >= {"bf16 training on the device", "packed rows equal unpacked",
-                                             "kill and resume", "ZeRO-2 x1", "ZeRO-3 x1"}
+                                             "kill and resume", "ZeRO-2 x1", "ZeRO-3 x1",
+                                             "generation and lm-eval on the device"}
     assert all(x["ok"] for x in results) and r.stdout.count("PASS") == len(results)

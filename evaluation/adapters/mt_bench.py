@@ -15,12 +15,24 @@ judges through ``common.chat_completion_openai`` (openai<1 API), which is pointe
 duration of the call (the documented workaround, notes: eval-tools.md 2.5) and restored afterwards.
 A score of -1 is FastChat's "did not parse": counted as a parse failure, excluded from the means; when
 nothing parsed (a weak local judge), the means are absent and the failure rate is 1.
+
+Defaults are FastChat's (1024 new answer tokens, 2048 judge tokens). Beside the scores, each turn reports
+its unparsed judgments and its truncated ones (the judge ran into its token cap, so the rating was
+probably never written). The judge interface returns text only, so a truncated judgment is recognised by
+its length in the judge's own tokens (at most 2 short of the cap: judges return stripped text): the local
+judge's tokenizer, or ``judge_tokenizer`` (a local tokenizer directory) for an endpoint judge; without
+either the truncation counts are absent.
+
+FastChat's ``show_result.py`` reads our judgment file from a data dir holding ``<bench>/model_judgment/``:
+``cd <any dir> && ln -s <run>/eval data && python -m fastchat.llm_judge.show_result --mode single
+--bench-name mt_bench --judge-model <judge>`` (``show_result_command`` builds it; stored in ``info``).
 """
 from __future__ import annotations
 
 import io
 import json
 import os
+import shlex
 import time
 import urllib.request
 from contextlib import contextmanager, redirect_stdout
@@ -95,6 +107,37 @@ def generate_answers(ctx, questions: list[dict], temperatures: dict, max_new_tok
     return answers
 
 
+def existing_answers(path: Path, questions: list[dict]) -> dict[int, list[str]]:
+    """Both turns per question from a FastChat ``model_answer/<model>.jsonl`` (``eval.mt_bench.answers``:
+    judge a model's answers as they are). Every question of the set needs one row whose first choice
+    has a string per turn; anything else is an error naming the file, line and field."""
+    rows: dict[int, list[str]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: line {n}: not JSON ({e})") from None
+        qid = row.get("question_id") if isinstance(row, dict) else None
+        choices = row.get("choices") if isinstance(row, dict) else None
+        if not isinstance(qid, int):
+            raise ValueError(f"{path}: line {n}: field 'question_id' missing or not an integer")
+        if not (isinstance(choices, list) and choices and isinstance(choices[0], dict)
+                and isinstance(choices[0].get("turns"), list)
+                and all(isinstance(t, str) for t in choices[0]["turns"])):
+            raise ValueError(f"{path}: line {n}: field 'choices[0].turns' missing or not a list of strings")
+        if qid in rows:
+            raise ValueError(f"{path}: line {n}: question_id {qid} answered twice")
+        rows[qid] = choices[0]["turns"]
+    for q in questions:
+        got = rows.get(q["question_id"])
+        if got is None or len(got) < len(q["turns"]):
+            have = "no answer" if got is None else f"{len(got)} turn(s) of {len(q['turns'])}"
+            raise ValueError(f"{path}: question {q['question_id']}: {have}")
+    return {q["question_id"]: rows[q["question_id"]][:len(q["turns"])] for q in questions}
+
+
 @contextmanager
 def judge_routed_to(complete, name: str, cap: int):
     """FastChat's judge call, pointed at ``complete(messages, max_tokens=, temperature=)`` while the block runs."""
@@ -137,6 +180,49 @@ def prefetch_judgments(judge, matches: list, name: str, cap: int) -> int:
     return sum(len(c) for c in recorded.values())
 
 
+FASTCHAT_JUDGE_TOKENS = 2048  # what FastChat's run_judge_single asks for; our cap can only lower it
+TRUNCATION_SLACK = 2          # tokens a re-count of a stripped judgment may miss (see mark_truncated)
+
+
+def token_counter(judge, tokenizer_path: str | None = None):
+    """text -> number of judge tokens, or None when the judge's tokenizer is unknown (an endpoint judge
+    without ``judge_tokenizer``): the judge interface returns text, not a finish reason."""
+    if tokenizer_path:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(tokenizer_path)
+    else:
+        tok = getattr(getattr(judge, "generator", None), "tok", None)
+    if tok is None:
+        return None
+    return lambda text: len(tok(text, add_special_tokens=False)["input_ids"])
+
+
+def judge_token_cap(judge, cap: int) -> int:
+    """The most tokens a judgment can have: FastChat's request, our cap, and the local judge's own limit."""
+    own = getattr(judge, "max_tokens", None)
+    return min(FASTCHAT_JUDGE_TOKENS, cap, own if isinstance(own, int) else cap)
+
+
+def mark_truncated(judgments: list[dict], count, cap: int, slack: int = TRUNCATION_SLACK) -> list[dict]:
+    """Each judgment with ``truncated``: True when it came within ``slack`` tokens of ``cap``, None when
+    uncountable. The slack is there because judges return stripped text without special tokens, so a
+    re-count of a judgment cut at the cap can fall a token or two short (measured with the local judge)."""
+    return [{**j, "truncated": None if count is None else count(j["judgment"]) >= cap - slack} for j in judgments]
+
+
+def turn_counts(judgments: list[dict]) -> dict[str, float]:
+    """Per turn: unparsed judgments (FastChat's -1) and truncated ones, shown beside that turn's score."""
+    metrics: dict[str, float] = {}
+    for turn in (1, 2):
+        js = [j for j in judgments if j["turn"] == turn]
+        metrics[f"mt_bench/turn{turn}_judgments"] = float(len(js))
+        metrics[f"mt_bench/turn{turn}_unparsed"] = float(sum(j["score"] == -1 for j in js))
+        if js and all(j.get("truncated") is not None for j in js):
+            metrics[f"mt_bench/turn{turn}_truncated"] = float(sum(j["truncated"] for j in js))
+    return metrics
+
+
 def summarise(judgments: list[dict], questions: list[dict]) -> tuple[dict, list[dict]]:
     category = {q["question_id"]: q["category"] for q in questions}
     metrics: dict[str, float] = {}
@@ -157,8 +243,26 @@ def summarise(judgments: list[dict], questions: list[dict]) -> tuple[dict, list[
     metrics["mt_bench/n_judged"] = float(len(valid))
     metrics["mt_bench/parse_failures"] = float(failures)
     metrics["mt_bench/parse_failure_rate"] = failures / len(judgments) if judgments else float("nan")
+    metrics.update(turn_counts(judgments))
     # a mean over no parsed judgment is absent, not zero: the report shows "n/a" with the failure rate
     return {k: v for k, v in metrics.items() if v == v}, rows
+
+
+def turn_rows(metrics: dict) -> list[dict]:
+    """One row per turn: the score with its judgment, unparsed and truncated counts beside it."""
+    return [{"turn": t, "score": metrics.get(f"mt_bench/turn{t}"),
+             "judgments": metrics.get(f"mt_bench/turn{t}_judgments"),
+             "unparsed": metrics.get(f"mt_bench/turn{t}_unparsed"),
+             "truncated": metrics.get(f"mt_bench/turn{t}_truncated")} for t in (1, 2)]
+
+
+def show_result_command(eval_dir: Path, judge_file: Path, model: str) -> str:
+    """The shell command that makes FastChat's show_result.py read our judgments (it looks for
+    ``data/<bench>/model_judgment/<judge>_single.jsonl`` under the working directory)."""
+    bench, judge = judge_file.parent.parent.name, judge_file.name[:-len("_single.jsonl")]
+    return (f"cd \"$(mktemp -d)\" && ln -s {shlex.quote(str(eval_dir.resolve()))} data && python -m "
+            f"fastchat.llm_judge.show_result --mode single --bench-name {bench} --judge-model "
+            f"{shlex.quote(judge)} --model-list {shlex.quote(model)}")
 
 
 @register("mt_bench")
@@ -175,7 +279,10 @@ def run(ctx, cfg: dict) -> AdapterResult:
     answer_dir, judgment_dir = out / "model_answer", out / "model_judgment"
     answer_dir.mkdir(parents=True, exist_ok=True)
     model = ctx.model_id
-    answers = generate_answers(ctx, questions, common.temperature_config, int(cfg.get("max_new_tokens", 512)))
+    if cfg.get("answers"):
+        answers = existing_answers(Path(cfg["answers"]).expanduser(), questions)
+    else:
+        answers = generate_answers(ctx, questions, common.temperature_config, int(cfg.get("max_new_tokens", 1024)))
     lines = [json.dumps({"question_id": q["question_id"], "answer_id": f"{model}-{q['question_id']}",
                          "model_id": model, "choices": [{"index": 0, "turns": answers[q["question_id"]]}],
                          "tstamp": time.time()}) for q in questions]
@@ -202,7 +309,7 @@ def run(ctx, cfg: dict) -> AdapterResult:
     out_file = judgment_dir / f"{name.replace('/', '_')}_single.jsonl"
     out_file.unlink(missing_ok=True)  # judgments are cached by the judge; the file is rebuilt whole
     judgment_dir.mkdir(parents=True, exist_ok=True)
-    cap = int(cfg.get("judge_max_tokens", 512))
+    cap = int(cfg.get("judge_max_tokens", FASTCHAT_JUDGE_TOKENS))
     if hasattr(judge, "complete_many"):
         with redirect_stdout(io.StringIO()):  # FastChat prints every placeholder verdict
             prefetch_judgments(judge, matches, name, cap)
@@ -210,9 +317,14 @@ def run(ctx, cfg: dict) -> AdapterResult:
         for m in matches:
             common.play_a_match_single(m, str(out_file))
     judgments = [json.loads(line) for line in out_file.read_text().splitlines()]
+    count = token_counter(judge, cfg.get("judge_tokenizer"))
+    judgments = mark_truncated(judgments, count, judge_token_cap(judge, cap))
     metrics, rows = summarise(judgments, questions)
     return AdapterResult(metrics=metrics, artifacts=[answer_dir / f"{model}.jsonl", out_file],
                          info={"questions": str(qfile), "n_questions": len(questions), "judge": judge.identity(),
                                "judge_prompts": str(prompt_file), "template": ctx.template,
-                               "temperatures": "fastchat.llm_judge.common.temperature_config"},
-                         tables={"mt_bench_categories": rows})
+                               "temperatures": "fastchat.llm_judge.common.temperature_config",
+                               "judge_token_cap": judge_token_cap(judge, cap),
+                               "truncation_counted": count is not None,
+                               "show_result": show_result_command(ctx.out_dir, out_file, model)},
+                         tables={"mt_bench_categories": rows, "mt_bench_by_turn": turn_rows(metrics)})

@@ -86,3 +86,25 @@ def test_the_console_script_evaluates_a_checkpoint_directory(tiny_checkpoint, tm
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = dict(line.split("\t") for line in out.stdout.splitlines() if "\t" in line)
     assert "lm_eval/average" in metrics and float(metrics["mt_bench/average"]) == pytest.approx(5.5)
+
+
+def test_existing_mt_bench_answers_are_judged_without_a_model(tmp_path, scripted_judge, capsys):
+    from fastchat.llm_judge import common
+
+    from evaluation.adapters.mt_bench import existing_answers, question_set
+
+    questions = common.load_questions(str(question_set({"questions": "bundled"})[0]), None, None)[:2]
+    answers = tmp_path / "model_answer" / "theirs.jsonl"  # FastChat's layout
+    answers.parent.mkdir()
+    answers.write_text("".join(json.dumps({"question_id": q["question_id"], "model_id": "theirs",
+                                           "choices": [{"index": 0, "turns": ["first", "second"]}]}) + "\n"
+                               for q in questions))
+    assert main(["eval", "--name", "theirs", "--mt-bench-outputs", str(answers), "eval=[mt_bench]",
+                 "eval.mt_bench.limit=2", *scripted(scripted_judge), *store_args(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "mt_bench/turn1\t7.0000" in out and "mt_bench/turn2\t4.0000" in out
+    with pytest.raises(ValueError, match="question 999999: no answer"):
+        existing_answers(answers, [{"question_id": 999999, "turns": ["a", "b"]}])
+    answers.write_text('{"question_id": 81, "choices": [{"turns": "not a list"}]}\n')
+    with pytest.raises(ValueError, match=r"line 1: field 'choices\[0\].turns'"):
+        existing_answers(answers, questions)

@@ -13,6 +13,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
+def _unique_test_basenames() -> None:
+    """pytest's default import mode keys test modules by basename: two test_x.py files in
+    different folders break collection of the whole suite, so say which ones at once."""
+    seen: dict[str, Path] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if path.name in seen:
+            raise pytest.UsageError(f"two test files named {path.name}: {seen[path.name].relative_to(ROOT)} "
+                                    f"and {path.relative_to(ROOT)}; rename one")
+        seen[path.name] = path
+
+
+_unique_test_basenames()
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     from mosaic.models.tokenizer import load_tokenizer

@@ -4,6 +4,8 @@ metric, the raw outputs and judgments, the judge identity and the template go to
 Partial results are never presented as complete: an adapter that fails is recorded as failed (tag
 ``eval_status/<name>=failed`` with the error) and the evaluation raises after the other adapters ran;
 what the failed adapter already paid for (generations, judgments) stays in the on-disk caches.
+What each adapter spent on the judge (requests, cache hits, tokens, estimated USD) is recorded as metrics
+``judge_usage/<adapter>/...``, for a failed adapter too.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from mosaic.tracking import client_for, find_run
 
 from .adapters import get_adapter
 from .context import EvalContext, placement
+from .judges.usage import Usage, usage_metrics
 
 ORDER = ("lm_eval", "verifiable", "alpaca_eval", "mt_bench", "mosaic_bench", "pairwise")  # generation-sharing order
 
@@ -100,16 +103,22 @@ def _run_adapters(cfg: dict, checkpoint: Path | None, baseline: Path | None, wor
                 continue
             acfg["baseline_context"] = context_for(cfg, baseline, work / "baseline",
                                                    model_id=f"{variant}-s{cfg['seed']}") if baseline else None
-        started = time.perf_counter()
+        started, before = time.perf_counter(), judge_usage(ctx)
         print(f"[eval] {name}: running ...", flush=True)
         try:
             res = get_adapter(name)(ctx, acfg)
         except Exception as e:  # recorded, then raised after the other adapters ran
             failed[name] = f"{type(e).__name__}: {e}"
             (work / f"{name}.error.txt").write_text(traceback.format_exc())
+            spent = judge_spending(ctx, name, before)
+            if run_id and spent:
+                _log_metrics(run_id, cfg, repo, spent)
             continue
         res.info["seconds"] = round(time.perf_counter() - started, 1)  # wall time, generation and judging
         print(f"[eval] {name}: done in {res.info['seconds']:.0f}s", flush=True)
+        res.metrics.update(judge_spending(ctx, name, before))
+        if "judge" in vars(ctx) and getattr(ctx.judge, "price", None):
+            res.info["judge_price_per_million"] = ctx.judge.price
         results[name] = {"metrics": res.metrics, "info": res.info, "tables": res.tables,
                          "artifacts": [os.path.relpath(p, work) for p in res.artifacts]}
         write_json(work / f"{name}.result.json", results[name])
@@ -121,13 +130,31 @@ def _run_adapters(cfg: dict, checkpoint: Path | None, baseline: Path | None, wor
         raise EvaluationFailed("; ".join(f"{k}: {v}" for k, v in failed.items()))
 
 
-def log_adapter(run_id: str, cfg: dict, repo: Path, name: str, metrics: dict, info: dict, tables: dict,
-                artifacts) -> None:
+def judge_usage(ctx: EvalContext) -> Usage:
+    """The judge's usage so far; zero while no adapter has asked for the judge (asking would build it)."""
+    meter = getattr(vars(ctx).get("judge"), "usage", None)  # ``judge`` is a cached property
+    return meter.snapshot() if meter is not None else Usage()
+
+
+def judge_spending(ctx: EvalContext, name: str, before: Usage) -> dict[str, float]:
+    """``judge_usage/<name>/...`` metrics for what the judge did since ``before``; none if it did nothing."""
+    spent = judge_usage(ctx) - before
+    if spent == Usage():
+        return {}
+    return usage_metrics(name, spent, getattr(vars(ctx).get("judge"), "price", None))
+
+
+def _log_metrics(run_id: str, cfg: dict, repo: Path, metrics: dict) -> None:
     from mlflow.entities import Metric
 
-    client = client_for(cfg, repo)
     now = int(time.time() * 1000)
-    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+    client_for(cfg, repo).log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+
+
+def log_adapter(run_id: str, cfg: dict, repo: Path, name: str, metrics: dict, info: dict, tables: dict,
+                artifacts) -> None:
+    _log_metrics(run_id, cfg, repo, metrics)
+    client = client_for(cfg, repo)
     client.log_dict(run_id, redact({"info": info, "tables": tables}), f"eval/{name}/info.json")
     for path in artifacts:
         client.log_artifact(run_id, str(path), f"eval/{name}")

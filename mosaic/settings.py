@@ -203,12 +203,17 @@ class JudgeSettings:
     max_retries: int | None = field(default=None, metadata=at_least(0))
     backoff: float | None = field(default=None, metadata=NON_NEGATIVE)
     timeout: float | None = field(default=None, metadata=POSITIVE)
+    concurrency: int | None = field(default=None, metadata=at_least(1))  # requests in flight; None: the kind's default
+    price_per_million: dict | None = None  # {input, output} USD; checked in evaluation/judges/usage.py
 
     def __post_init__(self):
         missing = [k for k in JUDGE_FIELDS[self.kind] if getattr(self, k) is None and k != "api_key_env"]
         if missing:
             raise ConfigError(f"judge.{missing[0]} is required for judge.kind={self.kind} "
                               f"(conf/judge/{self.kind}.yaml sets it)")
+        if self.kind == "local" and self.concurrency not in (None, 1):
+            raise ConfigError(f"judge.concurrency={self.concurrency} needs judge=openai: the local judge is one "
+                              "in-process model; judge.batch_size sets how many judgments it generates at once")
         if self.api_key_env is not None and (not ENV_NAME.match(self.api_key_env) or looks_like_key(self.api_key_env)):
             raise ConfigError(
                 "judge.api_key_env must be the NAME of an environment variable (e.g. OPENAI_API_KEY), and its value "

@@ -90,6 +90,8 @@ def test_a_failed_run_leaves_the_finished_run_byte_identical(tmp_path):
     ("augmentation.max_count=0", "augmentation.max_count"),
     ("augmentation.max_tokens=10", "augmentation.max_tokens"),  # a budget no example fits
     ("seed=-1", "seed"),
+    ("+judge.concurrency=4", "judge.concurrency"),  # the local judge batches; it has no request pool
+    ("judge=openai +judge.concurrency=0", "judge.concurrency"),
 ])
 def test_every_invalid_value_is_named_before_anything_is_written(override, key, tmp_path):
     root = tmp_path / "runs"

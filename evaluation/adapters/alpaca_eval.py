@@ -43,7 +43,8 @@ from mosaic.data.io import write_json
 
 from . import AdapterResult, register
 from ..data import DATA_DIR
-from ..judges import complete_all
+from ..judges import DEFAULT_CONCURRENCY, complete_all
+from ..judges.usage import price_for
 
 OFFICIAL_URL = ("https://raw.githubusercontent.com/tatsu-lab/alpaca_eval/main/results/gpt4_1106_preview/"
                 "model_outputs.json")
@@ -202,6 +203,11 @@ def endpoint_annotator(cfg: dict, judge_cfg: dict, out: Path) -> Path:
         kwargs["client_config_path"] = str(client)
         if cfg.get("annotator_model"):
             kwargs["model_name"] = str(cfg["annotator_model"])
+        # judge.concurrency bounds alpaca_eval's own request pool as it bounds ours
+        kwargs["num_procs"] = int(judge_cfg.get("concurrency") or DEFAULT_CONCURRENCY["openai"])
+        price = price_for(str(kwargs.get("model_name", "")), judge_cfg.get("price_per_million"))
+        if price:  # alpaca_eval prices total tokens at one rate: the input one, which dominates a judge prompt
+            kwargs["price_per_token"] = price["input"] / 1e6
         entry["completions_kwargs"] = kwargs
     target = root / source.name / "configs.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -259,6 +265,17 @@ def _evaluate(alpaca_eval, ctx, cfg: dict, out: Path, features: Path | None, see
     config = endpoint_annotator(cfg, ctx.judge_cfg, out)
     with endpoint_key(ctx.judge_cfg):
         return alpaca_eval.evaluate(annotators_config=str(config), **common)
+
+
+def shipped_usage(annotations: list[dict]) -> dict[str, float]:
+    """What a shipped annotator spent, from alpaca_eval's own per-annotation accounting (its decoders do not
+    report prompt and completion tokens apart): ``calls`` judgments, ``usd_estimate`` the sum of
+    ``preference_price_per_example`` (total tokens at the judge's input price; absent when any is unknown)."""
+    prices = [a.get("preference_price_per_example") for a in annotations]
+    out = {"judge_usage/alpaca_eval/calls": float(len(annotations))}
+    if prices and all(isinstance(p, (int, float)) and p == p for p in prices):
+        out["judge_usage/alpaca_eval/usd_estimate"] = float(sum(prices))
+    return out
 
 
 def parseable(text: str) -> bool:
@@ -320,6 +337,8 @@ def run(ctx, cfg: dict) -> AdapterResult:
         metrics["alpaca_eval/standard_error"] = float(row.get("standard_error", float("nan")))
         if lc:
             metrics["alpaca_eval/length_controlled_win_rate"] = float(row["length_controlled_winrate"])
+    if str(cfg.get("annotator") or "mosaic") != "mosaic":
+        metrics.update(shipped_usage(annotations))
     write_json(out / "annotations.json", annotations)
     return AdapterResult(metrics=metrics,
                          artifacts=[out / "model_outputs.json", out / "annotations.json"],

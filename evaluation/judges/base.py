@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -27,7 +28,8 @@ class Judge(Protocol):
 
 def complete_all(judge, conversations: list[list[dict]], *, max_tokens: int, temperature: float | None = None
                  ) -> list[str]:
-    """Many judgments: batched where the judge can (the local one), one request at a time otherwise."""
+    """Many judgments in input order: batched (the local judge) or concurrent (the OpenAI one) where the judge
+    has ``complete_many``, one at a time otherwise."""
     if hasattr(judge, "complete_many"):
         return judge.complete_many(conversations, max_tokens=max_tokens, temperature=temperature)
     return [judge.complete(c, max_tokens=max_tokens, temperature=temperature) for c in conversations]
@@ -62,3 +64,33 @@ class JudgmentCache:
     def put(self, key: str, text: str) -> None:
         self.entries[key] = text
         self.store.append([{"key": key, "text": text}])
+
+
+def uncached(keys: list[str], cache: "JudgmentCache") -> dict[str, int]:
+    """{key: index of its first conversation} for the keys the cache lacks: each is requested once."""
+    todo: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k not in todo and cache.get(k) is None:
+            todo[k] = i
+    return todo
+
+
+def run_bounded(tasks: list, limit: int) -> None:
+    """Call every task with at most ``limit`` running at once. After the first failure no task starts;
+    the running ones finish (their results are kept by the tasks themselves), then the failure of the
+    earliest task in list order is raised, so the error does not depend on timing."""
+    if limit == 1 or len(tasks) <= 1:
+        for task in tasks:
+            task()
+        return
+    pool = ThreadPoolExecutor(max_workers=min(limit, len(tasks)), thread_name_prefix="judge")
+    try:
+        futures = [pool.submit(t) for t in tasks]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for f in futures:
+            f.cancel()  # only those not started; the running ones finish
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for f in futures:
+        if not f.cancelled() and f.exception() is not None:
+            raise f.exception()

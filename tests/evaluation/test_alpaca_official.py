@@ -66,6 +66,13 @@ def test_a_shipped_annotator_is_copied_with_the_endpoint_and_never_the_key(tmp_p
     assert (config.parents[1] / entry["prompt_template"]).is_file()  # alpaca_eval resolves it from there
     client = yaml.safe_load(open(entry["completions_kwargs"]["client_config_path"]))
     assert client == {"default": [{"base_url": "http://127.0.0.1:9/v1"}]}
+    assert entry["completions_kwargs"]["num_procs"] == 8  # judge.concurrency's default for an API
+    assert "price_per_token" not in entry["completions_kwargs"]  # "served" has no price: none invented
+    entry = yaml.safe_load(endpoint_annotator({"annotator": "weighted_alpaca_eval_gpt4_turbo"},
+                                              {**judge, "concurrency": 3}, tmp_path).read_text())[
+        "weighted_alpaca_eval_gpt4_turbo"]
+    assert entry["completions_kwargs"]["num_procs"] == 3
+    assert entry["completions_kwargs"]["price_per_token"] == pytest.approx(10.0 / 1e6)  # prices.yaml, input rate
     written = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
     assert "sk-secret-value" not in written
     with pytest.raises(ValueError, match="judge=openai"):
@@ -110,7 +117,8 @@ def test_the_official_weighted_annotator_runs_end_to_end_against_the_server(tmp_
         ctx = EvalContext(checkpoint=tiny_checkpoint, template="vicuna_v1.1", out_dir=tmp_path / "eval",
                           model_id="tiny", generation={"max_new_tokens": 8},
                           judge_cfg={"kind": "openai", "model": OFFICIAL_JUDGE, "base_url": url, "api_key_env": "",
-                                     "max_retries": 0, "backoff": 0.0, "timeout": 60.0})
+                                     "max_retries": 0, "backoff": 0.0, "timeout": 60.0, "concurrency": 2,
+                                     "price_per_million": {"input": 1e6, "output": 0.0}})  # 1 USD per token
         res = get_adapter("alpaca_eval")(ctx, {"eval_set": str(reference),
                                                "annotator": "weighted_alpaca_eval_gpt4_turbo"})
     annotations = json.loads((tmp_path / "eval" / "alpaca_eval" / "annotations.json").read_text())
@@ -120,4 +128,8 @@ def test_the_official_weighted_annotator_runs_end_to_end_against_the_server(tmp_
     assert all(min(abs(p - 1.756), abs(p - 1.244)) < 0.02 for p in prefs), prefs
     assert res.metrics["alpaca_eval/n_judged"] == 4 and 0.0 < res.metrics["alpaca_eval/win_rate"] < 100.0
     assert res.info["annotator"] == "weighted_alpaca_eval_gpt4_turbo"
+    # spending from alpaca_eval's own accounting: at 1 USD a token, the estimate is the tokens the server counted
+    assert res.metrics["judge_usage/alpaca_eval/calls"] == 4
+    assert res.metrics["judge_usage/alpaca_eval/usd_estimate"] == sum(a["preference_price_per_example"]
+                                                                       for a in annotations) > 4 * 50
     assert "OPENAI_API_KEY" not in os.environ  # the key was only set for the call

@@ -100,12 +100,18 @@ class EvalContext:
 
     @cached_property
     def judge(self):
-        return make_judge({**self.judge_cfg, "cache_dir": str(self.out_dir / "judge_cache")})
+        """The configured judge; a local one is placed like the model under evaluation."""
+        return make_judge({**self.judge_cfg, "cache_dir": str(self.out_dir / "judge_cache")}, device=self.device,
+                          precision=self.precision)
 
     def identity(self) -> dict:
         return {"model_id": self.model_id, "checkpoint": str(self.checkpoint), "checkpoint_hash": self.checkpoint_hash,
                 "template": self.template, "seed": self.seed, "generation": self.generation,
-                "device": self.device, "precision": "bf16" if self.bf16 else "fp16" if self.fp16 else "fp32"}
+                "device": self.device, "precision": self.precision}
+
+    @property
+    def precision(self) -> str:
+        return "bf16" if self.bf16 else "fp16" if self.fp16 else "fp32"
 
 
 def placement(generation: dict, train: dict) -> dict:

@@ -161,16 +161,24 @@ def check_evaluation(device: str, tmp: Path) -> str:
     net.save_pretrained(ckpt)
     tok.save_pretrained(ckpt)
     where = placement({"device": device}, {})
+    judge_cfg = {"kind": "local", "model": str(ckpt), "template": "vicuna_v1.1", "max_tokens": 8, "batch_size": 4}
     ctx = EvalContext(checkpoint=ckpt, template="vicuna_v1.1", out_dir=tmp / "tiny_eval", model_id="tiny",
-                      generation={"batch_size": 4}, **where)
+                      generation={"batch_size": 4}, judge_cfg=judge_cfg, **where)
     texts = ctx.generate([[{"role": "user", "content": f"Count to {i}."}] for i in range(6)], max_new_tokens=8)
     placed = next(ctx.model.parameters())
     assert placed.device.type == device and len(texts) == 6, (placed.device, len(texts))
     metrics = get_adapter("lm_eval")(ctx, {"suite": "bundled", "batch_size": 8}).metrics
     average = metrics["lm_eval/average"]
     assert 0.0 <= average <= 1.0, metrics
+    from evaluation.judges import complete_all
+
+    judged = complete_all(ctx.judge, [[{"role": "user", "content": f"Rate answer {i}."}] for i in range(4)],
+                          max_tokens=8)
+    judge_at = next(ctx.judge.generator.model.parameters())
+    assert judge_at.device.type == device and len(judged) == 4, (judge_at.device, len(judged))
     return (f"model on {placed.device} in {str(placed.dtype).removeprefix('torch.')}; 6 generations; "
-            f"lm-eval bundled average {average:.3f} over {len(metrics)} metrics")
+            f"lm-eval bundled average {average:.3f} over {len(metrics)} metrics; local judge on {judge_at.device} "
+            f"in {str(judge_at.dtype).removeprefix('torch.')}, 4 judgments")
 
 
 def check_zero(device: str, stage: int, nproc: int, tmp: Path) -> str:

@@ -21,7 +21,7 @@ KINDS = ("openai", "local")
 DEFAULT_CONCURRENCY = {"openai": 8, "local": 1}
 
 
-def make_judge(cfg: dict) -> Judge:
+def make_judge(cfg: dict, *, device: str = "cpu", precision: str = "fp32") -> Judge:
     kind = cfg.get("kind")
     if kind not in KINDS:
         raise ValueError(f"judge.kind must be one of {KINDS}, got {kind!r}")
@@ -39,7 +39,8 @@ def make_judge(cfg: dict) -> Judge:
                            **extra)
 
     return LocalJudge(cfg["model"], cfg["template"], cache_path=cache, seed=seed, max_tokens=int(cfg["max_tokens"]),
-                      temperature=temperature, batch_size=int(cfg["batch_size"]), **extra)
+                      temperature=temperature, batch_size=int(cfg["batch_size"]), device=device, precision=precision,
+                      **extra)
 
 
 __all__ = ["complete_all", "DEFAULT_CONCURRENCY", "Judge", "JudgeUnavailable", "JudgmentCache", "make_judge", "KINDS",

@@ -1,4 +1,5 @@
-"""An in-process Transformers judge over the generation layer (batched, bf16 on capable CPUs).
+"""An in-process Transformers judge over the generation layer (batched; on the evaluation's device and
+precision, bf16 autocast on capable CPUs).
 
 Default: SmolLM2-135M-Instruct (``mosaic.models.smollm2.model_dir()``) with its own chat template. It is
 a weak judge; every table names the judge it came from (``identity()``).
@@ -18,7 +19,8 @@ from ..generation import GenerationConfig, Generator, checkpoint_hash
 class LocalJudge:
     def __init__(self, model: str, template: str, *, max_tokens: int, batch_size: int,
                  cache_path: str | Path | None = None, seed: int = 0, temperature: float = 0.0,
-                 concurrency: int = 1, price_per_million: dict | None = None):
+                 concurrency: int = 1, price_per_million: dict | None = None, device: str = "cpu",
+                 precision: str = "fp32"):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -34,7 +36,11 @@ class LocalJudge:
                 raise FileNotFoundError(f"local judge model {model!r}: not a directory (and not 'smollm2')")
             tok = AutoTokenizer.from_pretrained(path)
             self.name = path.name
-        net = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        # the evaluation's placement: on a GPU in its half precision; on a CPU fp32 weights, bf16 autocast
+        # where the CPU has the kernels (the Generator's rule)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32) \
+            if device != "cpu" else torch.float32
+        net = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
         self.generator = Generator(net, tok, template, checkpoint_hash(path), progress=False)
         self.template, self.seed, self.max_tokens = template, seed, max_tokens
         self.temperature, self.batch_size = temperature, batch_size

@@ -35,6 +35,21 @@ def test_the_model_is_loaded_once_on_the_device_and_freed_on_request(tiny_checkp
     assert "model" not in ctx.__dict__ and ctx.model is not model
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not cuda_available(), reason="no GPU here; make gpu-check runs it on one"))])
+def test_a_local_judge_is_placed_like_the_evaluated_model(tiny_checkpoint, tmp_path, device):
+    import torch
+
+    judge_cfg = {"kind": "local", "model": str(tiny_checkpoint), "template": "vicuna_v1.1", "max_tokens": 4,
+                 "batch_size": 2}
+    ctx = EvalContext(checkpoint=tiny_checkpoint, template="vicuna_v1.1", out_dir=tmp_path, model_id="tiny",
+                      device=device, bf16=True, judge_cfg=judge_cfg)
+    weights = next(ctx.judge.generator.model.parameters())
+    assert weights.device.type == device
+    # a GPU holds bf16 weights; a CPU keeps fp32 weights under bf16 autocast, as the evaluated model does
+    assert weights.dtype == (torch.bfloat16 if device == "cuda" else torch.float32)
+
+
 class Engine:
     """A stand-in vLLM engine that records its lifecycle (the rule under test is ours, not vLLM's)."""
     live = 0

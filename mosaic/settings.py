@@ -204,7 +204,11 @@ class JudgeSettings:
     backoff: float | None = field(default=None, metadata=NON_NEGATIVE)
     timeout: float | None = field(default=None, metadata=POSITIVE)
     concurrency: int | None = field(default=None, metadata=at_least(1))  # requests in flight; None: the kind's default
-    price_per_million: dict | None = None  # {input, output} USD; checked in evaluation/judges/usage.py
+    price_per_million: dict | None = field(default=None, metadata=rule(
+        lambda v: isinstance(v, dict) and set(v) <= {"input", "output", "as_of"} and all(
+            isinstance(v.get(k), (int, float)) and not isinstance(v.get(k), bool) and v[k] >= 0
+            for k in ("input", "output")), "{input: USD per million prompt tokens, output: USD per million "
+                                           "completion tokens}, non-negative numbers"))
 
     def __post_init__(self):
         missing = [k for k in JUDGE_FIELDS[self.kind] if getattr(self, k) is None and k != "api_key_env"]

@@ -92,6 +92,7 @@ def test_a_failed_run_leaves_the_finished_run_byte_identical(tmp_path):
     ("seed=-1", "seed"),
     ("+judge.concurrency=4", "judge.concurrency"),  # the local judge batches; it has no request pool
     ("judge=openai +judge.concurrency=0", "judge.concurrency"),
+    ("judge=openai +judge.price_per_million={input:-1,output:2}", "judge.price_per_million"),
 ])
 def test_every_invalid_value_is_named_before_anything_is_written(override, key, tmp_path):
     root = tmp_path / "runs"

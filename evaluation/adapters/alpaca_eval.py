@@ -271,6 +271,8 @@ def shipped_usage(annotations: list[dict]) -> dict[str, float]:
     """What a shipped annotator spent, from alpaca_eval's own per-annotation accounting (its decoders do not
     report prompt and completion tokens apart): ``calls`` judgments, ``usd_estimate`` the sum of
     ``preference_price_per_example`` (total tokens at the judge's input price; absent when any is unknown)."""
+    if not annotations:  # alpaca_eval kept none (nothing parsed): the calls made are unknown, so none are claimed
+        return {}
     prices = [a.get("preference_price_per_example") for a in annotations]
     out = {"judge_usage/alpaca_eval/calls": float(len(annotations))}
     if prices and all(isinstance(p, (int, float)) and p == p for p in prices):

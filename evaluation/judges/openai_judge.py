@@ -10,7 +10,8 @@ last error. Judgments are cached on disk by (model, base_url, messages, temperat
 ``complete_many`` keeps up to ``concurrency`` requests in flight (a thread pool: the client is blocking) and
 returns the texts in input order; the cache key does not depend on it. When one request fails for good, no
 new request starts, those in flight finish and are cached, and the first failure in input order is raised,
-so a rerun pays only for what is missing. Token counts come from each response's ``usage`` field, summed in ``self.usage``.
+so a rerun pays only for what is missing. Token counts come from each response's ``usage`` field, summed
+in ``self.usage``.
 """
 from __future__ import annotations
 
@@ -134,4 +135,3 @@ def _retry_after(e) -> float | None:
         return float(value) if value is not None else None
     except (AttributeError, TypeError, ValueError):
         return None
-

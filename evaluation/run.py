@@ -3,7 +3,9 @@ metric, the raw outputs and judgments, the judge identity and the template go to
 
 Partial results are never presented as complete: an adapter that fails is recorded as failed (tag
 ``eval_status/<name>=failed`` with the error) and the evaluation raises after the other adapters ran;
-what the failed adapter already paid for (generations, judgments) stays in the on-disk caches.
+what the failed adapter already paid for (generations, judgments) stays in the on-disk caches. An adapter
+that fails part-way with :class:`AdapterFailed` (lm-eval: one task of several) has its finished part logged
+too, under the failed status; the stage is not committed, so a rerun redoes only what failed.
 What each adapter spent on the judge (requests, cache hits, tokens, estimated USD) is recorded as metrics
 ``judge_usage/<adapter>/...``, for a failed adapter too.
 """
@@ -111,7 +113,14 @@ def _run_adapters(cfg: dict, checkpoint: Path | None, baseline: Path | None, wor
             failed[name] = f"{type(e).__name__}: {e}"
             (work / f"{name}.error.txt").write_text(traceback.format_exc())
             spent = judge_spending(ctx, name, before)
-            if run_id and spent:
+            partial = getattr(e, "partial", None)  # AdapterFailed: what finished is kept, the adapter is failed
+            if partial is not None:
+                write_json(work / f"{name}.partial.json", {"metrics": partial.metrics, "info": partial.info,
+                                                           "tables": partial.tables})
+            if run_id and partial is not None:
+                log_adapter(run_id, cfg, repo, name, {**partial.metrics, **spent}, partial.info, partial.tables,
+                            partial.artifacts)
+            elif run_id and spent:
                 _log_metrics(run_id, cfg, repo, spent)
             continue
         res.info["seconds"] = round(time.perf_counter() - started, 1)  # wall time, generation and judging

@@ -21,6 +21,14 @@ class AdapterResult:
     tables: dict[str, list[dict]] = field(default_factory=dict)  # per-category/turn/rule rows for the report
 
 
+class AdapterFailed(RuntimeError):
+    """Part of an adapter's work failed; ``partial`` holds what finished (logged, then marked failed)."""
+
+    def __init__(self, message: str, partial: AdapterResult):
+        super().__init__(message)
+        self.partial = partial
+
+
 def register(name: str):
     def deco(fn):
         if name in ADAPTERS:

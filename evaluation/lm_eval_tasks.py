@@ -4,17 +4,19 @@ A task is named as lm-eval names it (a task or a group; a group is scored with l
 ``aggregate_metric_list``, e.g. MMLU's size-weighted mean over its 57 subjects). In a config it is written
 ``name``, ``name:shots``, ``name:shots:metric`` or ``name:shots:metric:filter``, or as a mapping
 ``{task, shots, metric, filter}``; shots left out use the task's own default, a metric left out is the
-first one lm-eval reports, and the filter defaults to ``none`` (GSM8K's answer extraction is a filter:
-``strict-match``).
+first one lm-eval reports, and the filter left out is ``none`` or the task's only one (GSM8K's answer
+extraction is one of two filters: ``strict-match``, ``flexible-extract``).
 
 The pre-flight check walks each task's YAML (groups and tags down to their leaf tasks) without building
-anything, so a dataset that is neither in the Hugging Face caches nor a local file is named before the
-model is loaded. Whether a cached dataset holds every split cannot be told without loading it; such a
+anything (merging configs as lm-eval's ``TaskFactory`` does), so a dataset that is neither in the Hugging
+Face caches nor a local file, an unknown name, a tag or group with no single score, and a metric or filter
+the YAML does not declare are all named before the model is loaded. Whether a cached dataset holds every split cannot be told without loading it; such a
 failure is caught per task at run time instead.
 """
 from __future__ import annotations
 
 import difflib
+import glob
 import hashlib
 import json
 import os
@@ -31,21 +33,21 @@ class TaskSpec:
     name: str
     shots: int | None = None  # None: the task's own default
     metric: str | None = None  # None: the first metric lm-eval reports for it
-    filter: str = "none"
+    filter: str | None = None  # None: "none", or the task's only filter
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 SUITES: dict[str, tuple[TaskSpec, ...]] = {
-    "bundled": tuple(TaskSpec(t, 0, "acc") for t in ("mosaic_mc_arithmetic", "mosaic_mc_science",
-                                                      "mosaic_mc_commonsense", "mosaic_mc_language")),
+    "bundled": tuple(TaskSpec(t, 0, "acc", "none") for t in
+                     ("mosaic_mc_arithmetic", "mosaic_mc_science", "mosaic_mc_commonsense", "mosaic_mc_language")),
     # The Open LLM Leaderboard v1 (retired 2024): its six tasks, shots and headline metrics. GSM8K's
     # strict-match filter takes the number after "####", as the leaderboard's harness did.
-    "openllm_v1": (TaskSpec("arc_challenge", 25, "acc_norm"), TaskSpec("hellaswag", 10, "acc_norm"),
-                   TaskSpec("mmlu", 5, "acc"), TaskSpec("truthfulqa_mc2", 0, "acc"),
-                   TaskSpec("winogrande", 5, "acc"), TaskSpec("gsm8k", 5, "exact_match", "strict-match")),
-    "ifeval": (TaskSpec("ifeval", 0, "prompt_level_strict_acc"),),
+    "openllm_v1": (TaskSpec("arc_challenge", 25, "acc_norm", "none"), TaskSpec("hellaswag", 10, "acc_norm", "none"),
+                   TaskSpec("mmlu", 5, "acc", "none"), TaskSpec("truthfulqa_mc2", 0, "acc", "none"),
+                   TaskSpec("winogrande", 5, "acc", "none"), TaskSpec("gsm8k", 5, "exact_match", "strict-match")),
+    "ifeval": (TaskSpec("ifeval", 0, "prompt_level_strict_acc", "none"),),
 }
 BUNDLED_GROUP = "mosaic_mc"  # the four bundled tasks as one lm-eval group (size-weighted acc)
 
@@ -74,7 +76,7 @@ def parse_spec(item, where: str) -> TaskSpec:
             shots = -1
         if shots < 0:
             raise ValueError(f"{where}: shots must be an integer >= 0, got {fields.get('shots')!r}")
-    return TaskSpec(str(fields["task"]), shots, fields.get("metric") or None, fields.get("filter") or "none")
+    return TaskSpec(str(fields["task"]), shots, fields.get("metric") or None, fields.get("filter") or None)
 
 
 def selected_specs(cfg: dict) -> tuple[str, tuple[TaskSpec, ...]]:
@@ -148,31 +150,40 @@ def _full_config(entry) -> dict:
     return dict(entry.cfg or {})
 
 
-def leaf_datasets(manager, name: str, _seen: frozenset = frozenset()) -> list[tuple[str, dict]]:
-    """[(leaf task, its full config)] under ``name`` (a task, group or tag), read from YAML only."""
+def leaf_configs(manager, name: str, overrides: dict | None = None) -> list[tuple[str, dict]]:
+    """[(leaf task name as lm-eval reports it, its config)] under a registered task, group or tag, read from
+    YAML only and merged as lm-eval's ``TaskFactory`` merges them (group-level keys and member overrides)."""
     from lm_eval.tasks._index import Kind
 
-    entry = manager.task_index.get(name)
-    if entry is None or name in _seen:
-        return []
-    seen = _seen | {name}
-    if entry.kind is Kind.TAG:
-        return [leaf for member in sorted(entry.tags) for leaf in leaf_datasets(manager, member, seen)]
-    cfg = _full_config(entry)
+    entry = manager.task_index[name]
     if entry.kind is Kind.GROUP:
-        return [leaf for member in cfg.get("task") or [] for leaf in _member(manager, member, seen)]
-    return [(name, cfg)]
+        return _group_leaves(manager, name, _full_config(entry), overrides or {})
+    if entry.kind is Kind.TAG:
+        return [(t, {**_full_config(manager.task_index[t]), "task": t, **(overrides or {})})
+                for t in sorted(entry.tags) if t in manager.task_index]
+    return [(name, {**_full_config(entry), "task": name, **(overrides or {})})]
 
 
-def _member(manager, member, seen) -> list[tuple[str, dict]]:
-    if isinstance(member, str):
-        return leaf_datasets(manager, member, seen)
-    if isinstance(member, dict) and "group" in member:  # an inline group
-        return [leaf for m in member.get("task") or [] for leaf in _member(manager, m, seen)]
-    if isinstance(member, dict) and isinstance(member.get("task"), str):  # a task with overrides
-        base = leaf_datasets(manager, member["task"], seen)
-        return [(n, {**c, **member}) for n, c in base] or [(member["task"], dict(member))]
-    return []
+def _group_leaves(manager, group: str, raw: dict, overrides: dict) -> list[tuple[str, dict]]:
+    from lm_eval.tasks._factory import GROUP_FIELD_NAMES
+
+    merged = {**{k: v for k, v in raw.items() if k not in GROUP_FIELD_NAMES}, **overrides}
+    out = []
+    for item in raw.get("task") or []:
+        if isinstance(item, dict) and "group" in item:
+            inner = {k: v for k, v in item.items() if k != "group"}
+            out += (leaf_configs(manager, item["group"], {**merged, **inner}) if item["group"] in manager.task_index
+                    else _group_leaves(manager, f"{group}::{item['group']}", item, merged))
+            continue
+        base = item if isinstance(item, str) else item.get("task") if isinstance(item, dict) else None
+        if not isinstance(base, str):
+            continue  # lm-eval itself refuses such an entry, naming it
+        item_overrides = merged if isinstance(item, str) else {**merged, **item}
+        if base in manager.task_index:
+            out += leaf_configs(manager, base, item_overrides)
+        else:  # a task defined inside the group: lm-eval names it group::task
+            out.append((f"{group}::{base}", {**item_overrides, "task": f"{group}::{base}"}))
+    return out
 
 
 def _data_files(cfg: dict) -> list[str]:
@@ -184,15 +195,33 @@ def _data_files(cfg: dict) -> list[str]:
     return [f for item in files for f in ([item] if isinstance(item, str) else item)]
 
 
+def _local_files(cfg: dict) -> tuple[list[Path], list[str]]:
+    """(local data files found, patterns or paths that match nothing); ``hf://`` and URLs are not local."""
+    found, gone = [], []
+    for f in _data_files(cfg):
+        if "://" in f:
+            continue
+        matches = [Path(m) for m in sorted(glob.glob(os.path.expanduser(f)))] if glob.has_magic(f) else \
+            [Path(os.path.expanduser(f))] if Path(os.path.expanduser(f)).exists() else []
+        (found.extend(matches) if matches else gone.append(f))
+    return found, gone
+
+
 def hub_cached(path: str, name: str | None) -> bool:
-    """Whether a Hub dataset is in the Hub download cache or prepared in the ``datasets`` cache."""
+    """Whether a Hub dataset is in the Hub download cache or prepared in the ``datasets`` cache (which
+    snake-cases the repository name and may suffix the config with a hash of its arguments)."""
     import datasets
+    from datasets.naming import camelcase_to_snakecase
     from huggingface_hub import constants
 
     if (Path(constants.HF_HUB_CACHE) / f"datasets--{path.replace('/', '--')}").is_dir():
         return True
-    prepared = Path(datasets.config.HF_DATASETS_CACHE) / path.replace("/", "___")
-    return (prepared / name).is_dir() if name else prepared.is_dir()
+    owner, _, repo = path.rpartition("/")
+    prepared = Path(datasets.config.HF_DATASETS_CACHE) / ((f"{owner}___" if owner else "") + camelcase_to_snakecase(repo))
+    if not name:
+        return prepared.is_dir()
+    return prepared.is_dir() and any(p.is_dir() and (p.name == name or p.name.startswith(f"{name}-"))
+                                     for p in prepared.iterdir())
 
 
 def missing_data(cfg: dict) -> tuple[str, str | None] | None:
@@ -201,7 +230,7 @@ def missing_data(cfg: dict) -> tuple[str, str | None] | None:
     if not path or cfg.get("custom_dataset"):
         return None  # data made by the task's own code: checked when it runs
     if path in LOCAL_BUILDERS:
-        gone = [f for f in _data_files(cfg) if "://" not in f and not Path(f).exists()]
+        gone = _local_files(cfg)[1]
         return (f"local file(s) {gone}", None) if gone else None
     if Path(os.path.expanduser(path)).exists():
         return None
@@ -209,15 +238,28 @@ def missing_data(cfg: dict) -> tuple[str, str | None] | None:
     return None if hub_cached(path, name) else (f"Hub dataset {path}", name)
 
 
+def _code_files(value) -> list[Path]:
+    """The Python files a raw task config points at (``!function`` values read unresolved as dir/module.fn)."""
+    if isinstance(value, dict):
+        return [f for v in value.values() for f in _code_files(v)]
+    if isinstance(value, list):
+        return [f for v in value for f in _code_files(v)]
+    if isinstance(value, str) and "." in value and os.sep in value:
+        module = Path(value.rsplit(".", 1)[0] + ".py")
+        return [module] if module.is_file() else []
+    return []
+
+
 def fingerprint(leaves: list[tuple[str, dict]]) -> str:
-    """Hash of a task's leaf configs and the bytes of their local data files: a finished task is reused
-    only while neither changed (Hub datasets are identified by name and config, as lm-eval loads them)."""
+    """Hash of a task's leaf configs, the bytes of their local data files and of the task code they name:
+    a finished task is reused only while none changed (Hub datasets are identified by name and config, as
+    lm-eval loads them; a local dataset directory by its path)."""
     h = hashlib.sha256(json.dumps(leaves, sort_keys=True, default=str).encode())
     for _, cfg in leaves:
-        if cfg.get("dataset_path") in LOCAL_BUILDERS:
-            for f in _data_files(cfg):
-                if Path(f).is_file():
-                    h.update(Path(f).read_bytes())
+        files = _local_files(cfg)[0] if cfg.get("dataset_path") in LOCAL_BUILDERS else []
+        for f in sorted(set(files + _code_files(cfg))):
+            if f.is_file():
+                h.update(str(f).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
 
 
@@ -225,9 +267,31 @@ def _listed(items: list[str], n: int = 4) -> str:
     return ", ".join(items[:n]) + (f" ... ({len(items)} in all)" if len(items) > n else "")
 
 
-def preflight(manager, specs, download: bool) -> dict[str, list[str]]:
-    """Check every task before any model work: names lm-eval knows (a tag is refused: it has no aggregate),
-    and data that is here. Returns {task: [(leaf task, its config)]}; raises naming every problem at once."""
+def _metric_problem(spec: TaskSpec, group_cfg: dict | None, leaves: list[tuple[str, dict]]) -> str | None:
+    """A metric or filter the task cannot report, found from its YAML (None when the YAML cannot tell)."""
+    if group_cfg is not None:
+        aggregates = [m.get("metric") for m in group_cfg.get("aggregate_metric_list") or [] if isinstance(m, dict)]
+        if not aggregates:
+            return (f"{spec.name!r} is a group with no aggregate score (lm-eval reports only its tasks); "
+                    f"name its tasks instead: {_listed([n for n, _ in leaves], 8)}")
+        if spec.metric and spec.metric not in aggregates:
+            return f"group {spec.name!r} aggregates {aggregates}, not {spec.metric!r}"
+    for leaf, cfg in leaves:
+        metrics = [m.get("metric") for m in cfg.get("metric_list") or [] if isinstance(m, dict)]
+        if spec.metric and metrics and spec.metric not in metrics:
+            return f"{leaf!r} reports metrics {metrics}, not {spec.metric!r}"
+        filters = [f.get("name") for f in cfg.get("filter_list") or [] if isinstance(f, dict)] or ["none"]
+        if spec.filter and spec.filter not in filters:
+            return f"{leaf!r} has filters {filters}, not {spec.filter!r}"
+        if spec.filter is None and len(filters) > 1 and "none" not in filters:
+            return f"{leaf!r} has filters {filters}: name one (name:shots:metric:filter)"
+    return None
+
+
+def preflight(manager, specs, download: bool) -> dict[str, list[tuple[str, dict]]]:
+    """Check every task before any model work: names lm-eval knows (a tag, or a group without an aggregate,
+    is refused: neither has one score), metrics and filters its YAML declares, and data that is here.
+    Returns {task: [(leaf task, its config)]}; raises naming every problem at once."""
     from lm_eval.tasks._index import Kind
 
     problems, leaves, missing = [], {}, {}
@@ -241,7 +305,11 @@ def preflight(manager, specs, download: bool) -> dict[str, list[str]]:
             problems.append(f"{spec.name!r} is a tag (tasks with no aggregate score); name a group or its tasks: "
                             + _listed(sorted(entry.tags), 8))
             continue
-        found = leaf_datasets(manager, spec.name)
+        found = leaf_configs(manager, spec.name)
+        problem = _metric_problem(spec, _full_config(entry) if entry.kind is Kind.GROUP else None, found)
+        if problem:
+            problems.append(problem)
+            continue
         leaves[spec.name] = found
         for leaf, cfg in found:
             gap = missing_data(cfg)
@@ -259,8 +327,9 @@ def preflight(manager, specs, download: bool) -> dict[str, list[str]]:
     elif missing:
         lines = [f"  {what}" + (f" (config {_listed(configs)})" if configs else "") + f": needed by {_listed(tasks)}"
                  for what, (configs, tasks) in missing.items()]
-        hint = ("" if not hub else "\nOn a machine that reaches the Hub, fetch them into the Hub cache (e.g. "
-                "`hf download --repo-type dataset <path>`) and copy the cache (HF_HUB_CACHE) here, run with "
-                "HF_HUB_OFFLINE=1; or set eval.lm_eval.download=true where the Hub is reachable.")
+        hint = "" if not hub else (
+            "\nOn a machine that reaches the Hub, fetch them into the Hub cache (e.g. `hf download --repo-type "
+            "dataset <path>`), copy the cache (HF_HUB_CACHE) here and run with HF_HUB_OFFLINE=1"
+            + ("." if download else "; or set eval.lm_eval.download=true where the Hub is reachable."))
         raise FileNotFoundError("eval.lm_eval: data missing before any model work:\n" + "\n".join(lines) + hint)
     return leaves

@@ -123,6 +123,7 @@ def _run_adapters(cfg: dict, checkpoint: Path | None, baseline: Path | None, wor
             elif run_id and spent:
                 _log_metrics(run_id, cfg, repo, spent)
             continue
+        (work / f"{name}.partial.json").unlink(missing_ok=True)  # from an earlier, partly failed attempt
         res.info["seconds"] = round(time.perf_counter() - started, 1)  # wall time, generation and judging
         print(f"[eval] {name}: done in {res.info['seconds']:.0f}s", flush=True)
         res.metrics.update(judge_spending(ctx, name, before))

@@ -18,6 +18,8 @@ template, as the leaderboard did; ``chat_template: true`` applies the tokenizer'
 from __future__ import annotations
 
 import json
+import math
+import re
 import traceback
 from pathlib import Path
 
@@ -30,17 +32,26 @@ NOT_SCORES = ("alias", "name", "sample_len", "sample_count")
 
 
 def headline(scores: dict, spec: TaskSpec) -> tuple[str, str]:
-    """(metric, filter) to report: the spec's, else the first metric lm-eval lists for the task."""
-    if spec.metric is None:
-        keys = [k for k in scores if "," in k and "_stderr" not in k.split(",")[0] and k not in NOT_SCORES]
-        if not keys:
-            raise KeyError(f"lm-eval reported no metric for {spec.name}")
-        metric, flt = keys[0].split(",", 1)
-        return metric, flt
-    if f"{spec.metric},{spec.filter}" not in scores:
-        known = sorted(k for k in scores if "," in k and "_stderr" not in k)
-        raise KeyError(f"{spec.name} has no metric {spec.metric!r} with filter {spec.filter!r}; lm-eval reported {known}")
-    return spec.metric, spec.filter
+    """(metric, filter) to report: the spec's; a metric left out is the first lm-eval lists, a filter left
+    out is ``none`` or the only one reported with the metric."""
+    reported = [k for k in scores if "," in k and "_stderr" not in k.split(",")[0]]
+    if not reported:
+        raise KeyError(f"lm-eval reported no metric for {spec.name}")
+    metric = spec.metric or reported[0].split(",", 1)[0]
+    filters = [k.split(",", 1)[1] for k in reported if k.split(",", 1)[0] == metric]
+    flt = spec.filter or ("none" if "none" in filters or not filters else filters[0] if len(filters) == 1 else None)
+    if flt is None or flt not in filters:
+        raise KeyError(f"{spec.name} has no metric {metric!r} with filter {spec.filter or 'none'!r}; "
+                       f"lm-eval reported {sorted(reported)}")
+    return metric, flt
+
+
+def _shots(res: dict, name: str, leaves: list[str]):
+    """n-shot of a task, or of a group's leaves (one number when they agree; lm-eval leaves nested groups out)."""
+    if name in res.get("n-shot", {}):
+        return res["n-shot"][name]
+    values = sorted({res.get("n-shot", {}).get(leaf) for leaf in leaves} - {None})
+    return values[0] if len(values) == 1 else values or None
 
 
 def summarise(res: dict, spec: TaskSpec, leaves: list[str]) -> tuple[dict, dict]:
@@ -48,17 +59,16 @@ def summarise(res: dict, spec: TaskSpec, leaves: list[str]) -> tuple[dict, dict]
     group = spec.name in (res.get("groups") or {})
     scores = res["groups"][spec.name] if group else res["results"][spec.name]
     metric, flt = headline(scores, spec)
-    stderr = scores.get(f"{metric}_stderr,{flt}")
     samples = {}
     for leaf in leaves if group else [spec.name]:
         samples[leaf] = [{"doc_id": s.get("doc_id"), metric: s.get(metric), "doc": s.get("doc"),
                           "target": s.get("target"), "resps": s.get("filtered_resps")}
                          for s in res["samples"].get(leaf, []) if s.get("filter", "none") == flt]
     samples = json.loads(json.dumps(samples, default=str))  # documents as lm-eval logged them, JSON-safe
-    row = {"task": spec.name, "shots": res.get("n-shot", {}).get(spec.name, spec.shots), "metric": metric,
-           "value": float(scores[f"{metric},{flt}"]),
-           "stderr": float(stderr) if isinstance(stderr, (int, float)) else None,
-           "n": sum(len(v) for v in samples.values())}
+    value = float(scores[f"{metric},{flt}"])
+    items = [s[metric] for v in samples.values() for s in v]
+    row = {"task": spec.name, "shots": _shots(res, spec.name, leaves), "metric": metric, "value": value,
+           "stderr": mean_stderr(items, value), "n": len(items)}
     if flt != "none":
         row["filter"] = flt
     if group:
@@ -66,8 +76,22 @@ def summarise(res: dict, spec: TaskSpec, leaves: list[str]) -> tuple[dict, dict]
     return row, samples
 
 
+def mean_stderr(items: list, value: float) -> float | None:
+    """Standard error of the mean of the item scores, when the reported value is that mean (lm-eval's own
+    stderr needs its bootstrap, which is off); None for corpus-level metrics."""
+    if len(items) < 2 or not all(isinstance(x, (int, float)) for x in items):
+        return None
+    xs = [float(x) for x in items]
+    mean = sum(xs) / len(xs)
+    if abs(mean - value) > 1e-9:
+        return None
+    return math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1) / len(xs))
+
+
 def metric_name(row: dict) -> str:
-    return f"lm_eval/{row['task']}/{row['metric']}" + (f"/{row['filter']}" if "filter" in row else "")
+    """``lm_eval/<task>/<metric>[/<filter>]`` with characters MLflow refuses (``@``, ``:``, ...) as ``_``."""
+    name = f"{row['task']}/{row['metric']}" + (f"/{row['filter']}" if "filter" in row else "")
+    return "lm_eval/" + re.sub(r"[^\w./ -]", "_", name)
 
 
 def _task_file(tasks_dir: Path, spec: TaskSpec) -> Path:
@@ -123,6 +147,7 @@ def run(ctx, cfg: dict) -> AdapterResult:
             (tasks_dir / f"{_task_file(tasks_dir, spec).stem}.error.txt").write_text(traceback.format_exc())
             print(f"[lm_eval] {spec.name} FAILED: {failed[spec.name]}", flush=True)
             continue
+        (tasks_dir / f"{_task_file(tasks_dir, spec).stem}.error.txt").unlink(missing_ok=True)
         done[spec.name] = {"spec": spec.as_dict(), "settings": settings, "inputs": fingerprint(leaves[spec.name]),
                            "row": row, "samples": samples}
         write_json(_task_file(tasks_dir, spec), done[spec.name])

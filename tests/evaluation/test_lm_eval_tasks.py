@@ -157,3 +157,59 @@ def test_a_failing_task_keeps_the_others_and_a_rerun_redoes_only_it(tiny_checkpo
     printed = capsys.readouterr().out
     assert "broken_mc: acc = " in printed and "broken_mc: finished earlier" not in printed
     assert "mosaic_mc_science: finished earlier, reused" in printed
+
+
+NESTED = """group: nested_mc
+task:
+  - {group: two_mc, num_fewshot: 0}
+  - task: inline_arith
+    dataset_path: json
+    dataset_kwargs: {data_files: {test: DATA}}
+    test_split: test
+    output_type: multiple_choice
+    doc_to_text: "Q: {{question}}\\nA:"
+    doc_to_choice: "{{choices}}"
+    doc_to_target: label
+    metric_list: [{metric: acc, aggregation: mean, higher_is_better: true}]
+aggregate_metric_list:
+  - {metric: acc, weight_by_size: true}
+metadata: {version: 1.0}
+"""
+
+
+def test_nested_groups_are_walked_as_lm_eval_builds_them(ctx, tmp_path):
+    """A registered group with overrides and a task defined inline (named group::task by lm-eval) are both
+    found by the pre-flight, and the group's documents are all counted."""
+    from evaluation.data import DATA_DIR
+
+    (tmp_path / "two_mc.yaml").write_text(GROUP)
+    data = DATA_DIR / "mc" / "mosaic_mc_arithmetic" / "test.jsonl"
+    (tmp_path / "nested_mc.yaml").write_text(NESTED.replace("DATA", json.dumps(str(data))))
+    res = get_adapter("lm_eval")(ctx, {"tasks": ["nested_mc"], "include_path": [str(tmp_path)], "limit": 3})
+    (row,) = res.tables["lm_eval"]
+    assert row["subtasks"] == 3 and row["n"] == 9 and row["shots"] == 0
+    samples = json.loads((ctx.out_dir / "lm_eval" / "samples.json").read_text())
+    assert sorted(samples) == ["mosaic_mc_arithmetic", "mosaic_mc_science", "nested_mc::inline_arith"]
+    assert row["value"] == pytest.approx(sum(s["acc"] for v in samples.values() for s in v) / 9)
+    assert row["stderr"] is not None and row["stderr"] > 0  # the mean's standard error, from the items
+
+
+def test_preflight_refuses_groups_without_a_score_and_undeclared_metrics_or_filters(ctx):
+    run = get_adapter("lm_eval")
+    with pytest.raises(ValueError, match="'openllm' is a group with no aggregate score"):
+        run(ctx, {"tasks": ["openllm"]})
+    with pytest.raises(ValueError, match=r"'gsm8k' has filters \['strict-match', 'flexible-extract'\]: name one"):
+        run(ctx, {"tasks": ["gsm8k:5:exact_match"]})
+    with pytest.raises(ValueError, match=r"'arc_challenge' reports metrics \['acc', 'acc_norm'\], not 'f1'"):
+        run(ctx, {"tasks": ["arc_challenge:25:f1"]})
+    with pytest.raises(ValueError, match=r"group 'mmlu' aggregates \['acc'\], not 'acc_norm'"):
+        run(ctx, {"tasks": ["mmlu:5:acc_norm"]})
+    assert "model" not in vars(ctx)
+
+
+def test_metric_names_are_valid_for_mlflow():
+    from evaluation.adapters.lm_eval import metric_name
+
+    assert metric_name({"task": "humaneval", "metric": "pass@1"}) == "lm_eval/humaneval/pass_1"
+    assert metric_name({"task": "g::t", "metric": "exact_match", "filter": "strict-match"}) == \
+        "lm_eval/g__t/exact_match/strict-match"

@@ -115,15 +115,10 @@ class EvalContext:
 
 
 def placement(generation: dict, train: dict) -> dict:
-    """EvalContext's ``device``, ``bf16`` and ``fp16`` from the ``generation`` group (``device``,
-    ``precision``: auto, bf16, fp16, fp32); ``precision: auto`` keeps a run trained in fp32 in fp32."""
-    from mosaic.hardware import resolve_device, resolve_precision
+    """EvalContext's ``device``, ``bf16`` and ``fp16``; the rule is ``mosaic.hardware.eval_placement``."""
+    from mosaic.hardware import eval_placement
 
-    device = resolve_device(generation.get("device") or "auto")
-    requested = generation.get("precision") or "auto"
-    if requested == "auto" and train.get("precision") == "fp32":
-        requested = "fp32"
-    precision = resolve_precision(requested, device)
+    device, precision = eval_placement(generation, train)
     return {"device": device, "bf16": precision == "bf16", "fp16": precision == "fp16"}
 
 

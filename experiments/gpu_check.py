@@ -176,6 +176,11 @@ def check_evaluation(device: str, tmp: Path) -> str:
                           max_tokens=8)
     judge_at = next(ctx.judge.generator.model.parameters())
     assert judge_at.device.type == device and len(judged) == 4, (judge_at.device, len(judged))
+    from mosaic.stages import eval_settings
+
+    keyed = eval_settings({"generation": {"device": device}, "train": {}, "model": {"template": "vicuna_v1.1"},
+                           "seed": 0}).get("placement")
+    assert (keyed is not None) == (device != "cpu"), keyed  # a GPU evaluation never reuses a CPU one's stage
     return (f"model on {placed.device} in {str(placed.dtype).removeprefix('torch.')}; 6 generations; "
             f"lm-eval bundled average {average:.3f} over {len(metrics)} metrics; local judge on {judge_at.device} "
             f"in {str(judge_at.dtype).removeprefix('torch.')}, 4 judgments")

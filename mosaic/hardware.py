@@ -71,6 +71,16 @@ def resolve_precision(requested: str, device: str) -> str:
     return requested
 
 
+def eval_placement(generation: dict, train: dict) -> tuple[str, str]:
+    """(device, precision) an evaluation computes in, from the ``generation`` group (``device``,
+    ``precision``: auto, bf16, fp16, fp32); ``precision: auto`` keeps a run trained in fp32 in fp32."""
+    device = resolve_device(generation.get("device") or "auto")
+    requested = generation.get("precision") or "auto"
+    if requested == "auto" and train.get("precision") == "fp32":
+        requested = "fp32"
+    return device, resolve_precision(requested, device)
+
+
 def autocast(device: str, precision: str):
     """The mixed-precision context of a forward pass on ``device`` (a no-op in fp32)."""
     import torch

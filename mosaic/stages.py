@@ -31,6 +31,7 @@ from .data.sources import union_parts
 from .data.hub import default_cache_dir
 from .data.io import write_json
 from .data.templates import get_template
+from .hardware import eval_placement
 from .models.tokenizer import load_tokenizer
 from .secrets import redact
 from .settings import ConfigError
@@ -146,10 +147,15 @@ def train_inputs(cfg: dict, data_key: str, match_key: str | None, bf16: bool, de
 
 
 def eval_settings(cfg: dict) -> dict:
-    """What an evaluation of a checkpoint depends on besides the checkpoint (never a credential)."""
+    """What an evaluation of a checkpoint depends on besides the checkpoint (never a credential). On a GPU
+    the resolved device and precision too, so a checkpoint evaluated on a CPU in fp32 is evaluated again,
+    not answered from the CPU's outputs and judgments; on a CPU nothing is added (keys made before stay)."""
     judge = {k: v for k, v in (cfg.get("judge") or {}).items() if k != "api_key"}
-    return {"eval": redact(cfg.get("eval") or {}), "judge": redact(judge), "generation": cfg.get("generation") or {},
-            "template": cfg["model"]["template"], "seed": cfg["seed"]}
+    generation = cfg.get("generation") or {}
+    device, precision = eval_placement(generation, cfg.get("train") or {})
+    return {"eval": redact(cfg.get("eval") or {}), "judge": redact(judge), "generation": generation,
+            "template": cfg["model"]["template"], "seed": cfg["seed"],
+            **({"placement": f"{device}/{precision}"} if device != "cpu" else {})}
 
 
 def run_key(cfg: dict, train_key: str) -> str:

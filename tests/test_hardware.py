@@ -118,3 +118,18 @@ def test_a_fixed_mmap_threshold_returns_freed_tensors_to_the_os():
     returned = {flag: float(subprocess.run([sys.executable, "-c", FRAGMENT, flag], capture_output=True, text=True,
                                            check=True).stdout) for flag in ("0", "1")}
     assert returned["1"] > 200 and returned["0"] < 64, returned  # MiB of the 256 freed that left the process
+
+
+def test_evaluation_keys_name_the_placement_only_off_the_cpu():
+    """A GPU evaluation is its own stage (bf16 outputs are not the CPU's fp32 ones); on a CPU the settings
+    are what they were before the placement existed, so committed keys stay. gpu-check asserts the GPU side."""
+    from mosaic.stages import eval_settings
+
+    cfg = {"generation": {}, "train": {"precision": "fp32"}, "model": {"template": "vicuna_v1.1"}, "seed": 0}
+    assert hardware.eval_placement({}, {"precision": "fp32"}) == ("cpu", "fp32")  # a run trained in fp32 stays so
+    if not hardware.cuda_available():
+        assert "placement" not in eval_settings(cfg)
+        with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
+            eval_settings({**cfg, "generation": {"precision": "fp16"}})
+    else:
+        assert eval_settings(cfg)["placement"] == "cuda/fp32"

@@ -207,6 +207,12 @@ def _local_files(cfg: dict) -> tuple[list[Path], list[str]]:
     return found, gone
 
 
+def _hub_repo(url: str) -> str:
+    """``org/name`` of an ``hf://datasets/org/name[@revision]/path`` data file."""
+    org, name = url.removeprefix("hf://datasets/").split("/")[:2]
+    return f"{org}/{name.split('@')[0]}"
+
+
 def hub_cached(path: str, name: str | None) -> bool:
     """Whether a Hub dataset is in the Hub download cache or prepared in the ``datasets`` cache (which
     snake-cases the repository name and may suffix the config with a hash of its arguments)."""
@@ -231,7 +237,11 @@ def missing_data(cfg: dict) -> tuple[str, str | None] | None:
         return None  # data made by the task's own code: checked when it runs
     if path in LOCAL_BUILDERS:
         gone = _local_files(cfg)[1]
-        return (f"local file(s) {gone}", None) if gone else None
+        if gone:
+            return f"local file(s) {gone}", None
+        repos = sorted({_hub_repo(f) for f in _data_files(cfg) if f.startswith("hf://datasets/")})
+        missing = [r for r in repos if not hub_cached(r, None)]
+        return (f"Hub dataset {missing[0]}", None) if missing else None
     if Path(os.path.expanduser(path)).exists():
         return None
     name = cfg.get("dataset_name")

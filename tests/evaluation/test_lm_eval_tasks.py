@@ -213,3 +213,11 @@ def test_metric_names_are_valid_for_mlflow():
     assert metric_name({"task": "humaneval", "metric": "pass@1"}) == "lm_eval/humaneval/pass_1"
     assert metric_name({"task": "g::t", "metric": "exact_match", "filter": "strict-match"}) == \
         "lm_eval/g__t/exact_match/strict-match"
+
+
+def test_preflight_checks_hub_data_files_of_local_builders(ctx):
+    """lm-eval's arithmetic tasks read JSON files by hf:// URL: the repository must be in the Hub cache."""
+    if hub_cached("EleutherAI/arithmetic", None):
+        pytest.skip("EleutherAI/arithmetic is cached on this machine")
+    with pytest.raises(FileNotFoundError, match=r"Hub dataset EleutherAI/arithmetic: needed by arithmetic_2da"):
+        get_adapter("lm_eval")(ctx, {"tasks": ["arithmetic_2da"]})

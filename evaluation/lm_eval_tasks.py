@@ -10,8 +10,8 @@ extraction is one of two filters: ``strict-match``, ``flexible-extract``).
 The pre-flight check walks each task's YAML (groups and tags down to their leaf tasks) without building
 anything (merging configs as lm-eval's ``TaskFactory`` does), so a dataset that is neither in the Hugging
 Face caches nor a local file, an unknown name, a tag or group with no single score, and a metric or filter
-the YAML does not declare are all named before the model is loaded. Whether a cached dataset holds every split cannot be told without loading it; such a
-failure is caught per task at run time instead.
+the YAML does not declare are all named before the model is loaded. Whether a cached dataset holds every
+split cannot be told without loading it; such a failure is caught per task at run time instead.
 """
 from __future__ import annotations
 

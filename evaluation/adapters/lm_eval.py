@@ -28,8 +28,6 @@ from mosaic.data.io import write_json
 from ..lm_eval_tasks import TaskSpec, bundled_task_dir, fingerprint, preflight, selected_specs
 from . import AdapterFailed, AdapterResult, register
 
-NOT_SCORES = ("alias", "name", "sample_len", "sample_count")
-
 
 def headline(scores: dict, spec: TaskSpec) -> tuple[str, str]:
     """(metric, filter) to report: the spec's; a metric left out is the first lm-eval lists, a filter left
